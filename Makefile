@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Everything else is what they stand on.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint translations messages db demo clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d hub/translations 2>&1 | grep -v '^$$' || true
+
+db: $(STAMP) translations
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) hub demo > /dev/null
+
+## make run: set up, migrate, load demo data and serve on http://127.0.0.1:5000
+run: demo
+	@echo "Serving the hub on http://127.0.0.1:5000 (Ctrl-C stops it)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+## make test: set up, lint, and run the tests (SQLite; PostgreSQL too when HUB_TEST_DATABASE_URL is set)
+test: $(STAMP) translations lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## make messages: extract the interface texts into the catalogues after changing templates or code
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o hub/translations/messages.pot .
+	$(BIN)/pybabel update --ignore-obsolete -i hub/translations/messages.pot -d hub/translations
+
+clean:
+	rm -rf $(VENV) build instance/hub.sqlite3*

@@ -1,0 +1,133 @@
+"""Settings from the environment (HUB_*), with safe development defaults.
+
+Every setting has one name, one default and one place where it is read. Production mode
+(HUB_ENV=production) refuses to start with any development secret: see `Config.check()`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+# Development defaults. They are public (this file is public), so production refuses them.
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105
+DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZCE="  # Fernet key: 32 bytes, base64
+
+
+class ConfigError(RuntimeError):
+    """The configuration would make the hub unsafe or unusable; the message says what to set."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"HUB_{name}")
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"HUB_{name} must be a whole number, not {raw!r}") from exc
+
+
+@dataclass
+class Config:
+    """The hub's settings. `from_env()` reads them; tests pass overrides."""
+
+    env: str = "development"
+    instance_path: str | None = None
+    database_url: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    field_keys: list[str] = field(default_factory=lambda: [DEV_FIELD_KEY])
+    smtp_url: str | None = None
+    mail_from: str = "hub@localhost"
+    base_url: str = "http://127.0.0.1:5000"
+    session_idle_minutes: int = 15
+    session_absolute_hours: int = 8
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 50
+    login_failure_window_minutes: int = 15
+    default_locale: str = "nl"
+    proxy_hops: int = 0  # reverse proxies in front of the hub whose X-Forwarded-For is trusted
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls) -> Config:
+        keys = _env("FIELD_KEYS")
+        return cls(
+            env=_env("ENV", "development"),
+            instance_path=_env("INSTANCE_PATH"),
+            database_url=_env("DATABASE_URL"),
+            secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
+            field_keys=[k.strip() for k in keys.split(",") if k.strip()] if keys else [DEV_FIELD_KEY],
+            smtp_url=_env("SMTP_URL"),
+            mail_from=_env("MAIL_FROM", "hub@localhost"),
+            base_url=_env("BASE_URL", "http://127.0.0.1:5000"),
+            session_idle_minutes=_int("SESSION_IDLE_MINUTES", 15),
+            session_absolute_hours=_int("SESSION_ABSOLUTE_HOURS", 8),
+            login_failures_per_account=_int("LOGIN_FAILURES_PER_ACCOUNT", 5),
+            login_failures_per_address=_int("LOGIN_FAILURES_PER_ADDRESS", 50),
+            login_failure_window_minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
+            default_locale=_env("DEFAULT_LOCALE", "nl"),
+            proxy_hops=_int("PROXY_HOPS", 0),
+        )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe (in production) or make no sense (anywhere)."""
+        if self.env not in ("development", "production", "test"):
+            raise ConfigError(f"HUB_ENV must be development, test or production, not {self.env!r}")
+        if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
+            raise ConfigError("HUB_SESSION_IDLE_MINUTES and HUB_SESSION_ABSOLUTE_HOURS must be positive")
+        if self.session_idle_minutes > self.session_absolute_hours * 60:
+            raise ConfigError("HUB_SESSION_IDLE_MINUTES cannot be longer than HUB_SESSION_ABSOLUTE_HOURS")
+        if min(self.login_failures_per_account, self.login_failures_per_address,
+               self.login_failure_window_minutes) <= 0:
+            raise ConfigError("the HUB_LOGIN_FAILURE* limits must be positive")
+        if self.default_locale not in ("nl", "en"):
+            raise ConfigError("HUB_DEFAULT_LOCALE must be nl or en")
+        if not self.production:
+            return
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            raise ConfigError("production needs HUB_SECRET_KEY: a random value of at least 32 characters "
+                              "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        if DEV_FIELD_KEY in self.field_keys:
+            raise ConfigError("production needs HUB_FIELD_KEYS: one or more Fernet keys, newest first "
+                              "(python -c 'from cryptography.fernet import Fernet; "
+                              "print(Fernet.generate_key().decode())')")
+        if not self.base_url.startswith("https://"):
+            raise ConfigError("production needs HUB_BASE_URL with https://")
+
+    def flask_settings(self, instance_path: str) -> dict:
+        """The Flask and extension settings derived from this configuration."""
+        database_url = self.database_url or f"sqlite:///{os.path.join(instance_path, 'hub.sqlite3')}"
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+        secure = self.production
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "TESTING": self.testing,
+            "SESSION_COOKIE_NAME": "__Host-hub" if secure else "hub",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": secure,
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=self.session_absolute_hours),
+            "WTF_CSRF_TIME_LIMIT": self.session_absolute_hours * 3600,
+            "BABEL_DEFAULT_LOCALE": self.default_locale,
+            "BABEL_TRANSLATION_DIRECTORIES": "translations",
+            "API_TITLE": "Ketenhub API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "MAX_CONTENT_LENGTH": 1024 * 1024,
+            "JSON_SORT_KEYS": False,
+        }

@@ -1,0 +1,119 @@
+"""The hub's application factory."""
+from __future__ import annotations
+
+import os
+
+from cryptography.fernet import Fernet, MultiFernet
+from flask import Flask, has_request_context, request, session
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config
+from hub import http
+from hub.extensions import babel, csrf, db, login_manager, migrate
+
+LOCALES = ("nl", "en")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the hub: settings, extensions, blueprints, commands, error handling."""
+    config = config or Config.from_env()
+    config.check()
+    app = Flask(__name__, instance_path=config.instance_path or os.path.join(ROOT, "instance"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config.flask_settings(app.instance_path))
+    app.config["HUB"] = config
+    app.extensions["hub.cipher"] = MultiFernet([Fernet(key) for key in config.field_keys])
+    if config.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
+                                x_host=config.proxy_hops)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # sessions live server-side (auth_sessions)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+
+    _register_blueprints(app)
+    http.init_app(app, production=config.production)
+
+    from hub.labels import domain_label, kind_label, role_label
+
+    app.jinja_env.filters.update(domain_label=domain_label, kind_label=kind_label, role_label=role_label)
+
+    from hub.cli import hub_cli
+    app.cli.add_command(hub_cli)
+
+    @app.context_processor
+    def inject_helpers():
+        from flask_babel import get_locale
+
+        from hub.auth.permissions import Permission, can
+        from hub.labels import domain_label, kind_label, role_label
+
+        return {"can": can, "Permission": Permission, "get_locale": get_locale, "LOCALES": LOCALES,
+                "role_label": role_label, "kind_label": kind_label, "domain_label": domain_label}
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from hub.api import init_api
+    from hub.audit.views import bp as audit_views
+    from hub.auth import loader  # noqa: F401  (registers the Flask-Login loaders)
+    from hub.auth.api import blp as auth_api
+    from hub.auth.views import bp as auth_views
+    from hub.partners.api import blp as partners_api
+    from hub.partners.views import bp as partners_views
+    from hub.views import bp as core_views
+
+    api_blueprints = [auth_api, partners_api]
+    init_api(app, api_blueprints)
+    for blueprint in api_blueprints:
+        csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery
+    for blueprint in (core_views, auth_views, partners_views, audit_views):
+        app.register_blueprint(blueprint)
+
+
+def select_locale() -> str:
+    """Dutch by default; the user's choice (account, then session) wins; API clients may ask.
+    Commands (no request) answer in English, like the code and the logs."""
+    if not has_request_context():
+        return "en"
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LOCALES) or "nl"
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    if session.get("locale") in LOCALES:
+        return session["locale"]
+    from flask import current_app
+
+    return current_app.config["HUB"].default_locale
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record):
+    """SQLite: WAL, foreign keys, a busy timeout, and transactions we begin ourselves."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None  # let the "begin" listener below decide
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    """BEGIN IMMEDIATE: take SQLite's write lock at the start, so that concurrent writers wait for
+    each other (busy_timeout) instead of failing with "database is locked" halfway through."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

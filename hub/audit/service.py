@@ -1,0 +1,45 @@
+"""`record()`: the one function that writes the access log."""
+from __future__ import annotations
+
+from flask import g, has_request_context, request
+from flask_login import current_user
+
+from hub.audit.models import AuditAction, AuditEvent, AuditResult
+from hub.extensions import db
+
+
+def record(tag: str, action: AuditAction, result: AuditResult = AuditResult.SUCCESS, *,
+           object_type: str | None = None, object_id: object = None, client_id: int | None = None,
+           ground: str | None = None, detail: str | None = None, user=None) -> AuditEvent:
+    """Record one audit event, named `source:subject:action` (e.g. `auth:session:created`).
+
+    The actor and source address come from the current request unless `user` is given.
+    A success is part of the request's transaction: if the work rolls back, so does its event.
+    A refusal or an error is written even when the request's transaction rolls back.
+    """
+    in_request = has_request_context()
+    if user is None and in_request and current_user and current_user.is_authenticated:
+        user = current_user
+    event = AuditEvent(
+        tag=tag, action=action, result=result,
+        user_id=user.id if user else None,
+        user_role=str(user.role) if user else None,
+        organisation_id=user.organisation_id if user else None,
+        object_type=object_type, object_id=None if object_id is None else str(object_id),
+        client_id=client_id, ground=ground or (f"role:{user.role}" if user else None),
+        source_address=request.remote_addr if in_request else None,
+        detail=detail,
+    )
+    if in_request and result is not AuditResult.SUCCESS:
+        g.setdefault("durable_audit_events", []).append(event)
+    else:
+        db.session.add(event)
+    return event
+
+
+def write_durable_events() -> None:
+    """Write the refusals and errors recorded during this request, after its own commit or rollback."""
+    events = g.pop("durable_audit_events", [])
+    if events:
+        db.session.add_all(events)
+        db.session.commit()

@@ -1,0 +1,54 @@
+"""Permissions as one enum and one role map; `require()` asks it on the server for every request."""
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import wraps
+
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from hub.audit.models import AuditAction, AuditResult
+from hub.audit.service import record
+from hub.errors import Forbidden
+from hub.extensions import login_manager
+from hub.vocab import Role
+
+
+class Permission(StrEnum):
+    ORGANISATION_READ = "organisation:read"
+    ORGANISATION_MANAGE = "organisation:manage"
+    USER_MANAGE = "user:manage"
+    AUDIT_READ = "audit:read"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.REFERRER: frozenset({P.ORGANISATION_READ}),
+    Role.COACH: frozenset({P.ORGANISATION_READ}),
+    Role.PARTNER: frozenset({P.ORGANISATION_READ}),
+    Role.DIRECTOR: frozenset({P.ORGANISATION_READ}),
+    Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ}),
+}
+
+
+def can(user, permission: Permission) -> bool:
+    return bool(user and user.is_authenticated and permission in ROLE_PERMISSIONS[user.role])
+
+
+def require(permission: Permission):
+    """Refuse the request unless the signed-in user's role grants `permission` (refusals are audited)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not can(current_user, permission):
+                action = AuditAction.READ if request.method in ("GET", "HEAD") else AuditAction.UPDATE
+                record(f"auth:{permission}:refused", action, AuditResult.REFUSED,
+                       detail=f"missing permission {permission}")
+                raise Forbidden(_("Your role does not allow this."))
+            return view(*args, **kwargs)
+        wrapped.required_permission = permission
+        return wrapped
+    return decorator

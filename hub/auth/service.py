@@ -1,0 +1,205 @@
+"""The rules of accounts and sign-in: plain functions, the acting user and the time passed in."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from hub.audit.models import AuditAction, AuditResult
+from hub.audit.service import record
+from hub.auth import totp
+from hub.auth.models import AuthSession, LoginAttempt, User
+from hub.auth.passwords import hash_password, password_problems, verify_password
+from hub.auth.sessions import end_all_sessions, start_session
+from hub.clock import utcnow
+from hub.errors import Conflict, Forbidden, Invalid, RateLimited, Unauthorized
+from hub.extensions import db
+from hub.partners.models import Organisation
+from hub.vocab import Role, role_fits_kind
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+def create_user(*, email: str, name: str, organisation_id: int, role: Role | str, password: str,
+                with_totp: bool, actor: User | None = None) -> tuple[User, str | None]:
+    """Create an account; with `with_totp` it gets its TOTP secret now and the otpauth URI is returned.
+
+    Accounts made by an admin on the web enrol their authenticator at their first sign-in instead,
+    so that nobody but the user ever sees the secret.
+    """
+    email = normalise_email(email)
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise Invalid(_("There is no organisation %(id)s.", id=organisation_id),
+                      fields={"organisation": [_("Unknown organisation.")]})
+    try:
+        role = Role(role)
+    except ValueError:
+        raise Invalid(_("Unknown role %(role)s.", role=role), fields={"role": [_("Unknown role.")]}) from None
+    if not role_fits_kind(role, organisation.kind):
+        message = _("The role %(role)s does not fit an organisation of kind %(kind)s.",
+                    role=role.value, kind=organisation.kind.value)
+        raise Invalid(message, fields={"role": [message]})
+    problems = password_problems(password, email=email, name=name)
+    if problems:
+        raise Invalid(problems[0], fields={"password": problems})
+    if find_user_by_email(email) is not None:
+        message = _("There is already an account for %(email)s.", email=email)
+        raise Conflict(message, fields={"email": [message]}, code="duplicate_email")
+    user = User(email=email, name=name.strip(), organisation=organisation, role=role,
+                password_hash=hash_password(password))
+    uri = None
+    if with_totp:
+        user.totp_secret = totp.new_secret()
+        user.totp_enrolled_at = user.created_at = user.password_changed_at = utcnow()
+        uri = totp.provisioning_uri(user)
+    db.session.add(user)
+    db.session.flush()
+    record("auth:user:created", AuditAction.CREATE, object_type="user", object_id=user.id, user=actor)
+    return user, uri
+
+
+def set_active(actor: User, user: User, active: bool, now: datetime) -> None:
+    """Enable or disable an account; disabling ends all its sessions and tokens at once."""
+    if user.id == actor.id and not active:
+        raise Conflict(_("You cannot disable your own account."))
+    user.active = active
+    user.disabled_at = None if active else now
+    if not active:
+        end_all_sessions(user, now, "user_disabled")
+    record("auth:user:enabled" if active else "auth:user:disabled", AuditAction.UPDATE,
+           object_type="user", object_id=user.id, user=actor)
+
+
+def change_password(user: User, current: str, new: str, now: datetime) -> None:
+    """Change one's own password; every open session and token of the user ends."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid(_("The current password is wrong."), fields={"current_password": [_("Wrong password.")]})
+    problems = password_problems(new, email=user.email, name=user.name)
+    if problems:
+        raise Invalid(problems[0], fields={"new_password": problems})
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    end_all_sessions(user, now, "password_changed")
+    record("auth:password:changed", AuditAction.UPDATE, object_type="user", object_id=user.id, user=user)
+
+
+def begin_enrolment(user: User) -> str:
+    """Give a not yet enrolled user a fresh TOTP secret; returns the otpauth URI for the QR code."""
+    if user.totp_enrolled:
+        raise Conflict(_("Your authenticator app is already set up."))
+    if not user.totp_secret:
+        user.totp_secret = totp.new_secret()
+    return totp.provisioning_uri(user)
+
+
+def confirm_enrolment(user: User, now: datetime) -> list[str]:
+    """Finish enrolment once a first code was accepted (`check_second_factor`); returns the
+    recovery codes, shown only once."""
+    if user.totp_enrolled or not user.totp_secret:
+        raise Conflict(_("Your authenticator app is already set up."))
+    user.totp_enrolled_at = now
+    record("auth:totp:enrolled", AuditAction.UPDATE, object_type="user", object_id=user.id, user=user)
+    return totp.issue_recovery_codes(user, now)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+def _account_key(email: str) -> str:
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[], User | None]) -> User:
+    """Run one sign-in check within the failure limits shared by all workers.
+
+    The attempt is committed *before* it is counted, so concurrent attempts on several workers
+    see each other: at most the configured number of failures per account (and per address)
+    in the window get as far as checking a password or code.
+    """
+    cfg = current_app.config["HUB"]
+    since = now - timedelta(minutes=cfg.login_failure_window_minutes)
+    key = _account_key(email)
+    attempt = LoginAttempt(account_key=key, source_address=address, attempted_at=now)
+    db.session.add(attempt)
+    db.session.commit()
+    open_or_failed = LoginAttempt.outcome.in_(("pending", "failed"))
+    by_account = db.session.scalar(select(func.count()).where(
+        LoginAttempt.account_key == key, LoginAttempt.attempted_at >= since, open_or_failed))
+    by_address = db.session.scalar(select(func.count()).where(
+        LoginAttempt.source_address == address, LoginAttempt.attempted_at >= since, open_or_failed))
+    if by_account > cfg.login_failures_per_account or by_address > cfg.login_failures_per_address:
+        attempt.outcome = "refused"
+        db.session.commit()
+        record("auth:login:rate_limited", AuditAction.CREATE, AuditResult.REFUSED, object_type="session")
+        raise RateLimited(_("Too many failed attempts. Try again in %(minutes)d minutes.",
+                            minutes=cfg.login_failure_window_minutes))
+    user = check()
+    attempt.outcome = "succeeded" if user else "failed"
+    db.session.commit()
+    if user is None:
+        record("auth:login:refused", AuditAction.CREATE, AuditResult.REFUSED, object_type="session",
+               user=find_user_by_email(email))
+        raise Unauthorized(_("The e-mail address, password or code is not correct."),
+                           code="invalid_credentials")
+    return user
+
+
+def _password_check(email: str, password: str) -> Callable[[], User | None]:
+    def check() -> User | None:
+        user = find_user_by_email(email)
+        usable = user if user is not None and user.active else None
+        ok = verify_password(usable.password_hash if usable else None, password)  # same cost either way
+        return usable if ok else None
+    return check
+
+
+def check_password(email: str, password: str, address: str, now: datetime) -> User:
+    """First web step: the password. Raises Unauthorized or RateLimited."""
+    return _guarded_attempt(email, address, now, _password_check(email, password))
+
+
+def check_second_factor(user: User, code: str, address: str, now: datetime) -> User:
+    """Second web step: a TOTP code or, if it looks like one, a recovery code."""
+    def check() -> User | None:
+        if len(code.strip()) > 8:
+            return user if totp.use_recovery_code(user, code, now) else None
+        return user if totp.accept_totp(user, code, now) else None
+    return _guarded_attempt(user.email, address, now, check)
+
+
+def sign_in_api(email: str, password: str, otp: str, address: str, now: datetime) -> tuple[AuthSession, str]:
+    """`POST /auth/login`: password and TOTP in one call; returns the session and its token."""
+    password_ok = _password_check(email, password)
+
+    def check() -> User | None:
+        user = password_ok()
+        if user is None:
+            return None
+        if not user.totp_enrolled:
+            return user  # the password was right; the missing enrolment is refused below
+        return user if totp.accept_totp(user, otp, now) else None
+
+    user = _guarded_attempt(email, address, now, check)
+    if not user.totp_enrolled:
+        raise Forbidden(_("Sign in on the web once to set up your authenticator app."),
+                        code="totp_enrolment_required")
+    return open_session(user, "api", address, now)
+
+
+def open_session(user: User, kind: str, address: str | None, now: datetime) -> tuple[AuthSession, str]:
+    session, secret = start_session(user, kind, now, address)
+    record("auth:session:created", AuditAction.CREATE, object_type="session", object_id=session.id,
+           user=user, detail=kind)
+    return session, secret

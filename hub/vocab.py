@@ -1,0 +1,74 @@
+"""The hub's fixed vocabularies (DESIGN.md): one definition, used by models, schemas and forms."""
+from enum import StrEnum
+
+
+class OrganisationKind(StrEnum):
+    POLICE = "police"
+    GGD = "ggd"
+    SOCIAL_WORK = "social_work"
+    EXIT_PROGRAMME = "exit_programme"
+    DEBT_RELIEF = "debt_relief"
+    ADDICTION_CARE = "addiction_care"
+    HOUSING = "housing"
+    SHELTER = "shelter"
+    MENTAL_HEALTH = "mental_health"
+    BENEFITS = "benefits"
+    EDUCATION = "education"
+    EMPLOYMENT = "employment"
+    LEGAL_AID = "legal_aid"
+    MUNICIPALITY = "municipality"
+
+
+class Role(StrEnum):
+    REFERRER = "referrer"
+    COACH = "coach"
+    PARTNER = "partner"
+    DIRECTOR = "director"
+    ADMIN = "admin"
+
+
+class LifeDomain(StrEnum):
+    HOUSING = "housing"
+    FINANCES = "finances"
+    SOCIAL = "social"
+    MENTAL_HEALTH = "mental_health"
+    MEANING = "meaning"
+    PHYSICAL_HEALTH = "physical_health"
+    PRACTICAL = "practical"
+    WORK = "work"
+    LEGAL = "legal"
+
+
+K = OrganisationKind
+REFERRER_KINDS = frozenset({K.POLICE, K.GGD, K.SOCIAL_WORK})
+PARTNER_KINDS = frozenset({K.DEBT_RELIEF, K.ADDICTION_CARE, K.HOUSING, K.SHELTER, K.MENTAL_HEALTH,
+                           K.BENEFITS, K.EDUCATION, K.EMPLOYMENT, K.LEGAL_AID})
+
+# Which organisation kinds a role may belong to (DESIGN.md, Roles). None: any kind.
+ROLE_KINDS: dict[Role, frozenset[OrganisationKind] | None] = {
+    Role.REFERRER: REFERRER_KINDS,
+    Role.COACH: frozenset({K.EXIT_PROGRAMME}),
+    Role.PARTNER: PARTNER_KINDS,
+    Role.DIRECTOR: frozenset({K.MUNICIPALITY}),
+    Role.ADMIN: None,
+}
+
+D = LifeDomain
+# The life domains a partner organisation serves until its directory entry says more (DESIGN.md).
+DEFAULT_DOMAINS_BY_KIND: dict[OrganisationKind, tuple[LifeDomain, ...]] = {
+    K.DEBT_RELIEF: (D.FINANCES,),
+    K.BENEFITS: (D.FINANCES,),
+    K.ADDICTION_CARE: (D.MENTAL_HEALTH, D.PHYSICAL_HEALTH),
+    K.HOUSING: (D.HOUSING,),
+    K.SHELTER: (D.HOUSING,),
+    K.MENTAL_HEALTH: (D.MENTAL_HEALTH,),
+    K.EDUCATION: (D.PRACTICAL, D.WORK),
+    K.EMPLOYMENT: (D.WORK,),
+    K.LEGAL_AID: (D.LEGAL,),
+}
+
+
+def role_fits_kind(role: Role, kind: OrganisationKind) -> bool:
+    """Whether a user with `role` may belong to an organisation of `kind`."""
+    allowed = ROLE_KINDS[role]
+    return allowed is None or kind in allowed
