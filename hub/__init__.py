@@ -67,6 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.auth import loader  # noqa: F401  (registers the Flask-Login loaders)
     from hub.auth.api import blp as auth_api
     from hub.auth.views import bp as auth_views
+    from hub.notifications.views import bp as notifications_views
     from hub.partners.api import blp as partners_api
     from hub.partners.views import bp as partners_views
     from hub.views import bp as core_views
@@ -75,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     init_api(app, api_blueprints)
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery
-    for blueprint in (core_views, auth_views, partners_views, audit_views):
+    for blueprint in (core_views, auth_views, partners_views, audit_views, notifications_views):
         app.register_blueprint(blueprint)
 
 

@@ -18,6 +18,7 @@ from hub.auth.sessions import end_all_sessions, start_session
 from hub.clock import utcnow
 from hub.errors import Conflict, Forbidden, Invalid, RateLimited, Unauthorized
 from hub.extensions import db
+from hub.notifications.service import notify
 from hub.partners.models import Organisation
 from hub.vocab import Role, role_fits_kind
 
@@ -93,6 +94,9 @@ def change_password(user: User, current: str, new: str, now: datetime) -> None:
     user.password_hash = hash_password(new)
     user.password_changed_at = now
     end_all_sessions(user, now, "password_changed")
+    notify(user, _("Your password was changed"),
+           _("The password of your hub account was changed at %(time)s UTC. If that was not you, tell your "
+             "administrator at once.", time=now.strftime("%Y-%m-%d %H:%M")))
     record("auth:password:changed", AuditAction.UPDATE, object_type="user", object_id=user.id, user=user)
 
 

@@ -1,0 +1,124 @@
+"""Notifications: `notify()` writes to the outbox in the caller's transaction; `deliver_outbox()`
+sends what is due by e-mail, claiming rows so that several schedulers never send one twice at once."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from urllib.parse import unquote, urlparse
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from hub.auth.models import User
+from hub.extensions import db
+from hub.notifications.models import Notification
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+CLAIM_LEASE = timedelta(minutes=5)  # a claim by a crashed scheduler expires after this
+BATCH = 50
+
+
+def notify(user: User, subject: str, body: str) -> Notification:
+    """Queue a notification for `user`; it is e-mailed only if the caller's transaction commits."""
+    notification = Notification(user=user, subject=subject, body=body)
+    db.session.add(notification)
+    return notification
+
+
+def _claim(now: datetime) -> list[int]:
+    """Claim up to BATCH due notifications for this process; committed before any e-mail is sent."""
+    due = (select(Notification.id)
+           .where(Notification.email_status == "pending",
+                  or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+           .order_by(Notification.id).limit(BATCH))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(update(Notification).where(Notification.id.in_(ids))
+                           .values(claimed_until=now + CLAIM_LEASE)
+                           .execution_options(synchronize_session=False))
+    db.session.commit()
+    return ids
+
+
+class SmtpSettings:
+    """HUB_SMTP_URL: smtp://host:25, smtp+starttls://user:password@host:587 or smtps://...@host:465."""
+
+    def __init__(self, url: str):
+        parsed = urlparse(url)
+        if parsed.scheme not in ("smtp", "smtp+starttls", "smtps") or not parsed.hostname:
+            raise ValueError("HUB_SMTP_URL must look like smtp://host:25, smtp+starttls://user:pw@host:587 "
+                             "or smtps://user:pw@host:465")
+        self.scheme = parsed.scheme
+        self.host = parsed.hostname
+        self.port = parsed.port or {"smtp": 25, "smtp+starttls": 587, "smtps": 465}[parsed.scheme]
+        self.username = unquote(parsed.username) if parsed.username else None
+        self.password = unquote(parsed.password) if parsed.password else None
+
+    def connect(self) -> smtplib.SMTP:
+        if self.scheme == "smtps":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=20)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=20)
+            if self.scheme == "smtp+starttls":
+                smtp.starttls()
+        if self.username:
+            smtp.login(self.username, self.password or "")
+        return smtp
+
+
+def _message(notification: Notification, sender: str, base_url: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = notification.user.email
+    message["Subject"] = notification.subject
+    message.set_content(f"{notification.body}\n\n{base_url}/inbox\n")
+    return message
+
+
+def deliver_outbox(now: datetime) -> int:
+    """Send every due notification by e-mail; returns how many were sent."""
+    cfg = current_app.config["HUB"]
+    ids = _claim(now)
+    if not ids:
+        return 0
+    notifications = db.session.scalars(select(Notification).where(Notification.id.in_(ids))).all()
+    if not cfg.smtp_url:
+        for notification in notifications:
+            notification.email_status, notification.claimed_until = "skipped", None
+        db.session.commit()
+        return 0
+    sent = 0
+    try:
+        smtp = SmtpSettings(cfg.smtp_url).connect()
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("SMTP server not reachable: %s", type(error).__name__)
+        for notification in notifications:
+            _failed(notification, f"connect: {type(error).__name__}")
+        db.session.commit()
+        return 0
+    with smtp:
+        for notification in notifications:
+            try:
+                smtp.send_message(_message(notification, cfg.mail_from, cfg.base_url))
+            except smtplib.SMTPException as error:
+                _failed(notification, type(error).__name__)
+            else:
+                notification.email_status, notification.sent_at = "sent", now
+                notification.claimed_until = None
+                sent += 1
+            db.session.commit()  # one by one: a crash later does not resend what went out
+    return sent
+
+
+def _failed(notification: Notification, reason: str) -> None:
+    notification.email_attempts += 1
+    notification.last_error = reason[:200]
+    notification.claimed_until = None
+    if notification.email_attempts >= MAX_ATTEMPTS:
+        notification.email_status = "failed"
