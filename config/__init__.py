@@ -11,7 +11,6 @@ from datetime import timedelta
 
 # Development defaults. They are public (this file is public), so production refuses them.
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105
-DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1mb3ItcHJvZCE="  # Fernet key: 32 bytes, base64
 
 
 class ConfigError(RuntimeError):
@@ -41,7 +40,8 @@ class Config:
     instance_path: str | None = None
     database_url: str | None = None
     secret_key: str = DEV_SECRET_KEY
-    field_keys: list[str] = field(default_factory=lambda: [DEV_FIELD_KEY])
+    # AES-256-GCM keys, base64, newest first. Empty outside production: one is generated into instance/.
+    field_keys: list[str] = field(default_factory=list)
     smtp_url: str | None = None
     mail_from: str = "hub@localhost"
     base_url: str = "http://127.0.0.1:5000"
@@ -62,7 +62,7 @@ class Config:
             instance_path=_env("INSTANCE_PATH"),
             database_url=_env("DATABASE_URL"),
             secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
-            field_keys=[k.strip() for k in keys.split(",") if k.strip()] if keys else [DEV_FIELD_KEY],
+            field_keys=[k.strip() for k in keys.split(",") if k.strip()] if keys else [],
             smtp_url=_env("SMTP_URL"),
             mail_from=_env("MAIL_FROM", "hub@localhost"),
             base_url=_env("BASE_URL", "http://127.0.0.1:5000"),
@@ -97,10 +97,10 @@ class Config:
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
             raise ConfigError("production needs HUB_SECRET_KEY: a random value of at least 32 characters "
                               "(python -c 'import secrets; print(secrets.token_urlsafe(48))')")
-        if DEV_FIELD_KEY in self.field_keys:
-            raise ConfigError("production needs HUB_FIELD_KEYS: one or more Fernet keys, newest first "
-                              "(python -c 'from cryptography.fernet import Fernet; "
-                              "print(Fernet.generate_key().decode())')")
+        if not self.field_keys:
+            raise ConfigError("production needs HUB_FIELD_KEYS: one or more 32-byte keys in base64, newest "
+                              "first, comma-separated (python -c 'import base64, secrets; "
+                              "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')")
         if not self.base_url.startswith("https://"):
             raise ConfigError("production needs HUB_BASE_URL with https://")
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import os
 
-from cryptography.fernet import Fernet, MultiFernet
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import Config
+from config import Config, ConfigError
 from hub import http
+from hub.crypto import KeyRing, development_keys
 from hub.extensions import babel, csrf, db, login_manager, migrate
 
 LOCALES = ("nl", "en")
@@ -26,7 +26,10 @@ def create_app(config: Config | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config.flask_settings(app.instance_path))
     app.config["HUB"] = config
-    app.extensions["hub.cipher"] = MultiFernet([Fernet(key) for key in config.field_keys])
+    try:
+        app.extensions["hub.keyring"] = KeyRing(config.field_keys or development_keys(app.instance_path))
+    except ValueError as exc:
+        raise ConfigError(f"HUB_FIELD_KEYS: {exc}") from exc
     if config.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.proxy_hops, x_proto=config.proxy_hops,
                                 x_host=config.proxy_hops)
@@ -67,12 +70,14 @@ def _register_blueprints(app: Flask) -> None:
     from hub.auth import loader  # noqa: F401  (registers the Flask-Login loaders)
     from hub.auth.api import blp as auth_api
     from hub.auth.views import bp as auth_views
+    from hub.consent.api import blp as consent_api
     from hub.notifications.views import bp as notifications_views
     from hub.partners.api import blp as partners_api
     from hub.partners.views import bp as partners_views
+    from hub.referrals.api import blp as referrals_api
     from hub.views import bp as core_views
 
-    api_blueprints = [auth_api, partners_api]
+    api_blueprints = [auth_api, partners_api, referrals_api, consent_api]
     init_api(app, api_blueprints)
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery

@@ -1,10 +1,10 @@
 """Column types shared by every capability: UTC timestamps and encrypted text."""
 from datetime import UTC, datetime
 
-from cryptography.fernet import InvalidToken
-from flask import current_app
 from sqlalchemy import DateTime, Text
 from sqlalchemy.types import TypeDecorator
+
+from hub.crypto import key_ring
 
 
 class UTCDateTime(TypeDecorator):
@@ -28,23 +28,20 @@ class UTCDateTime(TypeDecorator):
 
 
 class EncryptedText(TypeDecorator):
-    """Text encrypted at rest with the hub's field keys (Fernet: AES-128-CBC + HMAC-SHA256).
+    """Text encrypted at rest (AES-256-GCM, `hub.crypto`), bound to its table and column.
 
-    The newest key in HUB_FIELD_KEYS encrypts; every listed key decrypts, so keys can rotate.
+    For client data, use `hub.crypto`'s row-bound fields instead: they also bind the row.
     """
 
     impl = Text
     cache_ok = True
 
+    def __init__(self, context: str):
+        super().__init__()
+        self.context = context
+
     def process_bind_param(self, value: str | None, dialect):
-        if value is None:
-            return None
-        return current_app.extensions["hub.cipher"].encrypt(value.encode()).decode("ascii")
+        return None if value is None else key_ring().encrypt(value, self.context)
 
     def process_result_value(self, value: str | None, dialect):
-        if value is None:
-            return None
-        try:
-            return current_app.extensions["hub.cipher"].decrypt(value.encode("ascii")).decode()
-        except InvalidToken as exc:
-            raise RuntimeError("a field could not be decrypted: is HUB_FIELD_KEYS missing a key?") from exc
+        return None if value is None else key_ring().decrypt(value, self.context)

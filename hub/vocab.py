@@ -72,3 +72,55 @@ def role_fits_kind(role: Role, kind: OrganisationKind) -> bool:
     """Whether a user with `role` may belong to an organisation of `kind`."""
     allowed = ROLE_KINDS[role]
     return allowed is None or kind in allowed
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    TRANSGENDER = "transgender"
+    NONBINARY = "nonbinary"
+    UNKNOWN = "unknown"
+
+
+class LegalStatus(StrEnum):
+    RESIDENT = "resident"
+    SELF_EMPLOYED_ONLY = "self_employed_only"
+    NO_RESIDENCE = "no_residence"
+
+
+class TargetGroup(StrEnum):
+    TRAFFICKING_VICTIM = "trafficking_victim"
+    MAN = "man"
+    TRANSGENDER = "transgender"
+    MINOR = "minor"
+    HOME_WORKER = "home_worker"
+    UNDOCUMENTED = "undocumented"
+
+
+class Urgency(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class ConsentPurpose(StrEnum):
+    HANDOFF = "handoff"
+    SERVICE_REFERRAL = "service_referral"
+    STATISTICS = "statistics"
+
+
+class ConsentMethod(StrEnum):
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    DIGITAL = "digital"
+
+
+# What a consent can cover: the story summary, the contact details, and each life domain.
+SCOPE_ITEMS: tuple[str, ...] = ("story", "contact", *(d.value for d in LifeDomain))
+
+
+def enum_column(enum_class, length: int = 30):
+    """A portable enum column: stored as its value in a VARCHAR."""
+    from sqlalchemy import Enum
+
+    return Enum(enum_class, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

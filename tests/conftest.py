@@ -83,6 +83,11 @@ def database(app, request):
         clock.freeze(None)
 
 
+# Tables whose rows the database refuses to delete. A `committed` test must not write consents
+# (nor clients, which they reference).
+PERMANENT_TABLES = {"audit_events", "consents", "consent_scope"}
+
+
 @pytest.fixture
 def committed(app):
     """For tests that need real commits (several connections at once); cleans up after."""
@@ -91,7 +96,7 @@ def committed(app):
         db.session.remove()
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
-                if table.name != "audit_events":
+                if table.name not in PERMANENT_TABLES:
                     connection.execute(table.delete())
 
 

@@ -35,6 +35,27 @@ class Account:
         return db.session.get(User, self.id)
 
 
+def handoff_body(programme_id: int, scope=("story", "contact", "finances", "housing"), **overrides) -> dict:
+    """A complete handoff as a referrer's form or system sends it."""
+    body = {
+        "to_organisation_id": programme_id,
+        "urgency": "normal",
+        "client": {"alias": "Roos", "gender": "female", "birth_year": 1994, "languages": ["nl", "ro"],
+                   "municipality_of_residence": "Arnhem", "municipality_of_work": "Utrecht",
+                   "legal_status": "resident", "target_groups": ["trafficking_victim"]},
+        "safe_contact": {"channel": "via de outreachwerker", "times": "na 14:00", "never_call": True,
+                         "code_word": "zonnebloem", "no_letters_home": True},
+        "safety_concerns": "Pooier houdt haar telefoon in de gaten.",
+        "consent": {"method": "verbal", "statement": "Ik geef toestemming dat mijn verhaal naar het "
+                                                     "uitstapprogramma gaat.", "scope": list(scope)},
+        "story": {"summary": "Werkt sinds 2019 in de raamprostitutie en wil stoppen.",
+                  "domains": [{"domain": "finances", "score": 2, "wish": 7, "notes": "Schulden bij de pooier"},
+                              {"domain": "housing", "score": 3, "wish": 8, "notes": "Woont boven de club"}]},
+    }
+    body.update(overrides)
+    return body
+
+
 class Factory:
     def __init__(self, app):
         self.app = app
@@ -57,3 +78,18 @@ class Factory:
                                      role=role, password=password, with_totp=enrolled)
             db.session.commit()
             return Account(user.id, user.email, password, user.totp_secret, organisation_id, role)
+
+    def handoff(self, programme_id: int | None = None, referrer: Account | None = None,
+                scope=("story", "contact", "finances", "housing"), **overrides) -> tuple[int, int]:
+        """A client handed over to a programme through the service; returns (handoff id, client id)."""
+        from hub.clock import utcnow
+        from hub.referrals.schemas import HandoffCreateSchema
+        from hub.referrals.service import submit_handoff
+
+        programme_id = programme_id or self.organisation(OrganisationKind.EXIT_PROGRAMME)
+        referrer = referrer or self.user(Role.REFERRER)
+        with self.app.test_request_context():
+            data = HandoffCreateSchema().load(handoff_body(programme_id, scope, **overrides))
+            handoff = submit_handoff(referrer.load(), data, utcnow())
+            db.session.commit()
+            return handoff.id, handoff.client_id

@@ -23,7 +23,7 @@ class User(UserMixin, db.Model):
         Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
     password_hash: Mapped[str] = mapped_column(String(200))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText("users.totp_secret"))
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last TOTP time step accepted: a code is accepted once only (updated atomically).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -20,12 +20,18 @@ class Permission(StrEnum):
     ORGANISATION_MANAGE = "organisation:manage"
     USER_MANAGE = "user:manage"
     AUDIT_READ = "audit:read"
+    HANDOFF_CREATE = "handoff:create"
+    HANDOFF_READ = "handoff:read"
+    HANDOFF_DECIDE = "handoff:decide"
+    CLIENT_READ = "client:read"
+    CONSENT_MANAGE = "consent:manage"
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.REFERRER: frozenset({P.ORGANISATION_READ}),
-    Role.COACH: frozenset({P.ORGANISATION_READ}),
+    Role.REFERRER: frozenset({P.ORGANISATION_READ, P.HANDOFF_CREATE, P.HANDOFF_READ}),
+    Role.COACH: frozenset({P.ORGANISATION_READ, P.HANDOFF_READ, P.HANDOFF_DECIDE, P.CLIENT_READ,
+                           P.CONSENT_MANAGE}),
     Role.PARTNER: frozenset({P.ORGANISATION_READ}),
     Role.DIRECTOR: frozenset({P.ORGANISATION_READ}),
     Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ}),

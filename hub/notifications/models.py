@@ -16,7 +16,7 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     subject: Mapped[str] = mapped_column(String(200))  # no client data in subjects: they travel by e-mail
-    body: Mapped[str] = mapped_column(EncryptedText)
+    body: Mapped[str] = mapped_column(EncryptedText("notifications.body"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # E-mail delivery: pending -> sent | failed (after MAX_ATTEMPTS) | skipped (no SMTP configured)

@@ -56,3 +56,12 @@ def organisations_query(*, kind: OrganisationKind | None = None, domain: LifeDom
         escaped = name.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(db.func.lower(Organisation.name).like(f"%{escaped}%", escape="\\"))
     return query
+
+
+def contact_users(organisation_id: int) -> list:
+    """Who hears about changes for an organisation: its active staff (until the directory names a
+    fixed contact person and a backup; then those two)."""
+    from hub.auth.models import User
+
+    return list(db.session.scalars(select(User).where(
+        User.organisation_id == organisation_id, User.active.is_(True)).order_by(User.id)))

@@ -1,0 +1,134 @@
+"""The one policy check (`decide`) and the rules of recording and withdrawing consent."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from hub.audit.models import AuditAction
+from hub.audit.service import record
+from hub.auth.models import User
+from hub.consent.models import Consent, ConsentScope
+from hub.errors import Conflict, Invalid
+from hub.extensions import db
+from hub.notifications.service import notify
+from hub.partners.models import Organisation
+from hub.partners.service import contact_users
+from hub.vocab import SCOPE_ITEMS, ConsentMethod, ConsentPurpose
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    consent_id: int | None
+    reason: str  # allowed, no_consent, not_yet_valid, expired, withdrawn, out_of_scope
+
+    @property
+    def ground(self) -> str | None:
+        return f"consent:{self.consent_id}" if self.consent_id else None
+
+
+def decide(organisation_id: int, client_id: int, purpose: ConsentPurpose | str, scope_item: str | None,
+           at: datetime) -> Decision:
+    """May `organisation_id` see `scope_item` of the client for `purpose` at `at`? Deny by default.
+
+    Allowed only by a consent for that recipient and purpose, in force at `at` (valid_from <= at <
+    valid_until, not withdrawn by then) whose scope holds the item. `scope_item=None` asks for the
+    client's basic profile: any consent in force for that recipient and purpose. Never cached: a
+    withdrawal counts from the very next call. Among several consents the newest decides.
+    """
+    purpose = ConsentPurpose(purpose)
+    in_force = (Consent.valid_from <= at,
+                or_(Consent.valid_until.is_(None), Consent.valid_until > at),
+                or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > at))
+    query = select(Consent.id).where(Consent.client_id == client_id,
+                                     Consent.recipient_organisation_id == organisation_id,
+                                     Consent.purpose == purpose, *in_force)
+    if scope_item is not None:
+        query = query.join(ConsentScope).where(ConsentScope.item == scope_item)
+    consent_id = db.session.scalar(query.order_by(Consent.id.desc()).limit(1))
+    if consent_id is not None:
+        return Decision(True, consent_id, "allowed")
+    return Decision(False, None, _denial_reason(organisation_id, client_id, purpose, at))
+
+
+def _denial_reason(organisation_id: int, client_id: int, purpose: ConsentPurpose, at: datetime) -> str:
+    consents = db.session.scalars(select(Consent).where(
+        Consent.client_id == client_id, Consent.recipient_organisation_id == organisation_id,
+        Consent.purpose == purpose)).all()
+    if not consents:
+        return "no_consent"
+    if any(c.in_force(at) for c in consents):
+        return "out_of_scope"
+    if any(c.withdrawn_at is not None and c.withdrawn_at <= at for c in consents):
+        return "withdrawn"
+    if any(c.valid_until is not None and c.valid_until <= at for c in consents):
+        return "expired"
+    return "not_yet_valid"
+
+
+def statement_hash(statement: str) -> str:
+    return hashlib.sha256(statement.encode()).hexdigest()
+
+
+def record_consent(actor: User, *, client_id: int, recipient_organisation_id: int,
+                   purpose: ConsentPurpose | str, scope: list[str], method: ConsentMethod | str,
+                   statement: str, now: datetime, valid_from: datetime | None = None,
+                   valid_until: datetime | None = None) -> Consent:
+    """Record what the client agreed to, with the exact text; returns the new consent."""
+    problems: dict[str, list[str]] = {}
+    if db.session.get(Organisation, recipient_organisation_id) is None:
+        problems["recipient_organisation_id"] = [_("There is no such organisation.")]
+    items = sorted(set(scope))
+    if not items:
+        problems["scope"] = [_("Choose at least one thing the client agrees to share.")]
+    unknown = [item for item in items if item not in SCOPE_ITEMS]
+    if unknown:
+        problems["scope"] = [_("Unknown: %(items)s.", items=", ".join(unknown))]
+    if not statement.strip():
+        problems["statement"] = [_("Record the text the client agreed to.")]
+    valid_from = valid_from or now
+    if valid_until is not None and valid_until <= valid_from:
+        problems["valid_until"] = [_("The consent must end after it begins.")]
+    if problems:
+        raise Invalid(_("The consent could not be recorded: %(names)s.", names=", ".join(sorted(problems))),
+                      fields=problems)
+    consent = Consent(client_id=client_id, recipient_organisation_id=recipient_organisation_id,
+                      purpose=ConsentPurpose(purpose), method=ConsentMethod(method), statement=statement.strip(),
+                      statement_hash=statement_hash(statement.strip()), recorded_by_id=actor.id,
+                      recorded_by_organisation_id=actor.organisation_id, recorded_at=now,
+                      valid_from=valid_from, valid_until=valid_until)
+    consent.scope_rows = [ConsentScope(item=item) for item in items]
+    db.session.add(consent)
+    db.session.flush()
+    record("consent:consent:recorded", AuditAction.CREATE, object_type="consent", object_id=consent.id,
+           client_id=client_id, user=actor, detail=f"{consent.purpose.value} -> organisation "
+                                                   f"{recipient_organisation_id}")
+    return consent
+
+
+def withdraw_consent(actor: User, consent: Consent, reason: str, now: datetime,
+                     coaches: list[User] | None = None) -> Consent:
+    """Withdraw at once: the recipient loses access from its very next request; its contact
+    persons and the client's coaches are told (without client data in the message)."""
+    if consent.withdrawn_at is not None:
+        raise Conflict(_("This consent was already withdrawn on %(date)s.",
+                         date=consent.withdrawn_at.strftime("%Y-%m-%d")), code="already_withdrawn")
+    if not reason.strip():
+        raise Invalid(_("Say why the consent is withdrawn."), fields={"reason": [_("Required.")]})
+    consent.withdrawn_at, consent.withdrawn_by_id, consent.withdrawal_reason = now, actor.id, reason.strip()
+    record("consent:consent:withdrawn", AuditAction.UPDATE, object_type="consent", object_id=consent.id,
+           client_id=consent.client_id, user=actor)
+    subject = _("A client withdrew consent")
+    body = _("Consent %(id)s (%(purpose)s) for %(organisation)s was withdrawn. From now on the hub shows "
+             "nothing of this client to %(organisation)s under that consent.",
+             id=consent.id, purpose=consent.purpose.value, organisation=consent.recipient.name)
+    told = set()
+    for user in [*contact_users(consent.recipient_organisation_id), *(coaches or [])]:
+        if user.id not in told:
+            told.add(user.id)
+            notify(user, subject, body)
+    return consent

@@ -1,0 +1,130 @@
+"""`/api/v1/referrals` (the warm handoff) and `/api/v1/clients/<id>` (the dossier)."""
+from flask import jsonify
+from flask_login import current_user, login_required
+
+from hub.api import api_blueprint, paginate
+from hub.auth.permissions import Permission, require
+from hub.clock import utcnow
+from hub.extensions import db
+from hub.referrals import service
+from hub.referrals.schemas import (
+    AcceptSchema,
+    DeclineSchema,
+    DossierSchema,
+    FirstContactSchema,
+    HandoffCoachSchema,
+    HandoffCreatedSchema,
+    HandoffCreateSchema,
+    HandoffListArgs,
+    HandoffPageSchema,
+    HandoffStatusSchema,
+)
+from hub.vocab import Role
+
+blp = api_blueprint("referrals_api", __name__, "The warm handoff to an exit programme, and the dossier.")
+SECURED = {"security": [{"bearer": []}]}
+
+
+def _for_audience(handoff) -> dict:
+    """Referrers see the status of their handoffs; the programme's coaches see the queue fields."""
+    schema = HandoffStatusSchema() if current_user.role == Role.REFERRER else HandoffCoachSchema()
+    return schema.dump(handoff)
+
+
+def _audience_response(description: str):
+    """Document the coach's shape; the view serialises per audience itself (`_for_audience`)."""
+    return blp.alt_response(200, schema=HandoffCoachSchema, success=True,
+                            description=description + " Referrers get the status fields only.")
+
+
+@blp.post("/referrals")
+@blp.arguments(HandoffCreateSchema)
+@blp.response(201, HandoffCreatedSchema)
+@blp.alt_response(403, description="Only referrers hand clients over")
+@blp.alt_response(422, description="Missing consent or data; the fields are named")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.HANDOFF_CREATE)
+def create_handoff(data):
+    """Hand a client over to an exit programme, with the client's consent: all or nothing."""
+    return service.submit_handoff(current_user, data, utcnow())
+
+
+@blp.get("/referrals")
+@blp.arguments(HandoffListArgs, location="query")
+@blp.alt_response(200, schema=HandoffPageSchema, success=True, description="A page of handoffs")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.HANDOFF_READ)
+def list_handoffs(args):
+    """A referrer's own handoffs, or the programme's intake queue (most urgent, then oldest first)."""
+    page = paginate(service.handoffs_query(current_user, args.get("status")), args["page"], args["per_page"],
+                    db.session)
+    page["items"] = [_for_audience(h) for h in page["items"]]
+    return jsonify(page)
+
+
+@blp.get("/referrals/<int:handoff_id>")
+@_audience_response("The handoff.")
+@blp.alt_response(404, description="No such handoff, or not yours to see")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.HANDOFF_READ)
+def get_handoff(handoff_id):
+    """The handoff's status (referrer) or queue entry (coach of the receiving programme)."""
+    return jsonify(_for_audience(service.handoff_for(current_user, handoff_id)))
+
+
+@blp.post("/referrals/<int:handoff_id>/accept")
+@blp.arguments(AcceptSchema)
+@blp.response(200, HandoffCoachSchema)
+@blp.alt_response(404, description="No such handoff for this programme")
+@blp.alt_response(409, description="Not open any more (accepted or declined already)")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.HANDOFF_DECIDE)
+def accept_handoff(data, handoff_id):
+    """Accept the handoff: a coach (you, unless named) and optionally a backup coach."""
+    handoff = service.handoff_for(current_user, handoff_id)
+    return service.accept_handoff(current_user, handoff, utcnow(), **data)
+
+
+@blp.post("/referrals/<int:handoff_id>/decline")
+@blp.arguments(DeclineSchema)
+@blp.response(200, HandoffCoachSchema)
+@blp.alt_response(404, description="No such handoff for this programme")
+@blp.alt_response(409, description="Not open any more")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.HANDOFF_DECIDE)
+def decline_handoff(data, handoff_id):
+    """Decline the handoff with a reason; the referrer is told."""
+    handoff = service.handoff_for(current_user, handoff_id)
+    return service.decline_handoff(current_user, handoff, data["reason"], utcnow())
+
+
+@blp.post("/referrals/<int:handoff_id>/first-contact")
+@blp.arguments(FirstContactSchema)
+@blp.response(200, HandoffCoachSchema)
+@blp.alt_response(404, description="No such handoff for this programme")
+@blp.alt_response(409, description="Not accepted (yet), or first contact already recorded")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.HANDOFF_DECIDE)
+def first_contact(data, handoff_id):
+    """Record the date of the first contact with the client."""
+    handoff = service.handoff_for(current_user, handoff_id)
+    return service.record_first_contact(current_user, handoff, data["on"], utcnow())
+
+
+@blp.get("/clients/<int:client_id>")
+@blp.response(200, DossierSchema)
+@blp.alt_response(404, description="No such client, or no role and consent to see it")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.CLIENT_READ)
+def get_client(client_id):
+    """The dossier: what the client's consent lets your programme see. Reading it is audited."""
+    now = utcnow()
+    client, _decision = service.client_for_coach(current_user, client_id, now)
+    return service.dossier(current_user, client, now)

@@ -1,0 +1,235 @@
+"""The warm handoff: submitted once by a referrer, taken up by the exit programme's coach; and
+the loaders that decide who may see which client (by role, organisation and consent)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, case, select
+
+from hub.audit.models import AuditAction, AuditResult
+from hub.audit.service import record
+from hub.auth.models import User
+from hub.consent.service import Decision, decide, record_consent
+from hub.errors import Conflict, Invalid, NotFound
+from hub.extensions import db
+from hub.notifications.service import notify
+from hub.partners.models import Organisation
+from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain
+from hub.vocab import ConsentPurpose, OrganisationKind, Role, Urgency
+
+
+def submit_handoff(actor: User, data: dict, now: datetime) -> Handoff:
+    """One transaction: a client, a consent, a story and a handoff, or nothing."""
+    programme = db.session.get(Organisation, data["to_organisation_id"])
+    if programme is None or programme.kind != OrganisationKind.EXIT_PROGRAMME:
+        raise Invalid(_("Hand clients over to an exit programme."),
+                      fields={"to_organisation_id": [_("This is not an exit programme.")]})
+    person, story, given = data["client"], data["story"], data["consent"]
+    if person.get("birth_year") and person["birth_year"] > now.year:
+        raise Invalid(_("The birth year lies in the future."), fields={"client": {"birth_year": [_("Too late.")]}})
+    client = Client(programme_id=programme.id, gender=person["gender"], birth_year=person.get("birth_year"),
+                    languages=person.get("languages", []),
+                    municipality_of_residence=person.get("municipality_of_residence"),
+                    municipality_of_work=person.get("municipality_of_work"), legal_status=person["legal_status"],
+                    target_groups=sorted(set(person.get("target_groups", []))), created_at=now)
+    client.alias = person["alias"]
+    client.safe_contact = data.get("safe_contact") or {}
+    client.story_summary = story["summary"]
+    for entry in story.get("domains", []):
+        domain = StoryDomain(domain=entry["domain"], score=entry.get("score"), wish=entry.get("wish"), updated_at=now)
+        domain.notes = entry.get("notes")
+        client.story_domains.append(domain)
+    db.session.add(client)
+    db.session.flush()
+    consent = record_consent(actor, client_id=client.id, recipient_organisation_id=programme.id,
+                             purpose=ConsentPurpose.HANDOFF, scope=given["scope"], method=given["method"],
+                             statement=given["statement"], now=now, valid_until=given.get("valid_until"))
+    handoff = Handoff(client=client, from_organisation_id=actor.organisation_id, from_user_id=actor.id,
+                      to_organisation_id=programme.id, consent_id=consent.id, urgency=data["urgency"],
+                      submitted_at=now)
+    handoff.safety_concerns = data.get("safety_concerns")
+    db.session.add(handoff)
+    db.session.flush()
+    record("referrals:handoff:submitted", AuditAction.CREATE, object_type="handoff", object_id=handoff.id,
+           client_id=client.id, user=actor, ground=f"consent:{consent.id}")
+    for coach in _coaches(programme.id):
+        notify(coach, _("New handoff waiting"), _("A new client was handed over to your programme (urgency: "
+                                                 "%(urgency)s). Open the intake queue in the hub.",
+                                                 urgency=handoff.urgency.value))
+    return handoff
+
+
+def _coaches(programme_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.organisation_id == programme_id, User.role == Role.COACH, User.active.is_(True))))
+
+
+def handoff_for(user: User, handoff_id: int) -> Handoff:
+    """The handoff if `user` may see it (its referrer organisation, or the receiving programme's
+    coaches); NotFound otherwise, so that existence does not leak."""
+    handoff = db.session.get(Handoff, handoff_id)
+    visible = handoff is not None and (
+        (user.role == Role.REFERRER and handoff.from_organisation_id == user.organisation_id)
+        or (user.role == Role.COACH and handoff.to_organisation_id == user.organisation_id))
+    if not visible:
+        record("referrals:handoff:refused", AuditAction.READ, AuditResult.REFUSED, object_type="handoff",
+               object_id=handoff_id, user=user)
+        raise NotFound(_("There is no such handoff, or you may not see it."))
+    return handoff
+
+
+def handoffs_query(user: User, status: HandoffStatus | None = None) -> Select:
+    """A referrer's own organisation's handoffs (newest first), or a programme's intake queue
+    (most urgent, then oldest first)."""
+    query = select(Handoff)
+    if user.role == Role.REFERRER:
+        query = query.where(Handoff.from_organisation_id == user.organisation_id).order_by(
+            Handoff.submitted_at.desc(), Handoff.id.desc())
+    else:
+        urgency_rank = case({Urgency.HIGH.value: 0, Urgency.NORMAL.value: 1}, value=Handoff.urgency, else_=2)
+        query = query.where(Handoff.to_organisation_id == user.organisation_id).order_by(
+            urgency_rank, Handoff.submitted_at, Handoff.id)
+    if status is not None:
+        query = query.where(Handoff.status == status)
+    return query
+
+
+def accept_handoff(actor: User, handoff: Handoff, now: datetime, coach_id: int | None = None,
+                   backup_coach_id: int | None = None) -> Handoff:
+    """Take the client on: assign a coach (the actor unless named) and a backup coach."""
+    _require_status(handoff, HandoffStatus.SUBMITTED)
+    coach_id = coach_id or actor.id
+    problems = {}
+    for field, user_id in (("coach_id", coach_id), ("backup_coach_id", backup_coach_id)):
+        if user_id is not None and user_id not in {c.id for c in _coaches(handoff.to_organisation_id)}:
+            problems[field] = [_("Choose an active coach of this programme.")]
+    if backup_coach_id is not None and backup_coach_id == coach_id:
+        problems["backup_coach_id"] = [_("The backup must be another coach.")]
+    if problems:
+        raise Invalid(_("The handoff could not be accepted."), fields=problems)
+    handoff.status, handoff.accepted_at, handoff.accepted_by_id = HandoffStatus.ACCEPTED, now, actor.id
+    handoff.coach_id, handoff.backup_coach_id = coach_id, backup_coach_id
+    _tell_referrer(handoff, _("Your handoff was accepted"),
+                   _("The exit programme accepted handoff %(id)s and assigned a coach.", id=handoff.id))
+    record("referrals:handoff:accepted", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
+           client_id=handoff.client_id, user=actor)
+    return handoff
+
+
+def decline_handoff(actor: User, handoff: Handoff, reason: str, now: datetime) -> Handoff:
+    _require_status(handoff, HandoffStatus.SUBMITTED)
+    if not reason.strip():
+        raise Invalid(_("Say why the handoff is declined."), fields={"reason": [_("Required.")]})
+    handoff.status, handoff.declined_at, handoff.decline_reason = HandoffStatus.DECLINED, now, reason.strip()
+    _tell_referrer(handoff, _("Your handoff was declined"),
+                   _("The exit programme declined handoff %(id)s: %(reason)s", id=handoff.id, reason=reason.strip()))
+    record("referrals:handoff:declined", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
+           client_id=handoff.client_id, user=actor)
+    return handoff
+
+
+def record_first_contact(actor: User, handoff: Handoff, on: datetime, now: datetime) -> Handoff:
+    _require_status(handoff, HandoffStatus.ACCEPTED)
+    if on > now:
+        raise Invalid(_("First contact cannot lie in the future."), fields={"on": [_("In the future.")]})
+    if on < handoff.submitted_at:
+        raise Invalid(_("First contact cannot lie before the handoff."), fields={"on": [_("Too early.")]})
+    handoff.status, handoff.first_contact_on = HandoffStatus.FIRST_CONTACT, on
+    _tell_referrer(handoff, _("First contact made"),
+                   _("The coach has had first contact with the client of handoff %(id)s.", id=handoff.id))
+    record("referrals:handoff:first_contact", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
+           client_id=handoff.client_id, user=actor)
+    return handoff
+
+
+def _require_status(handoff: Handoff, expected: HandoffStatus) -> None:
+    if handoff.status != expected:
+        raise Conflict(_("This handoff is %(status)s; that is not possible now.", status=handoff.status.value),
+                       code="invalid_transition")
+
+
+def _tell_referrer(handoff: Handoff, subject: str, body: str) -> None:
+    referrer = db.session.get(User, handoff.from_user_id)
+    if referrer is not None and referrer.active:
+        notify(referrer, subject, body)
+
+
+# --- who may see a client ---------------------------------------------------------------------
+
+def programme_client(user: User, client_id: int) -> Client:
+    """A client of the coach's own programme, whatever the consents say (for managing the consents
+    themselves); NotFound otherwise, and the refusal is audited."""
+    client = db.session.get(Client, client_id)
+    if client is None or user.role != Role.COACH or client.programme_id != user.organisation_id:
+        _refuse_client(user, client_id, "not_programme_client")
+    return client
+
+
+def client_for_coach(user: User, client_id: int, at: datetime) -> tuple[Client, Decision]:
+    """The client, if `user` is a coach of the client's programme and the client's handoff consent
+    to that programme is in force; NotFound otherwise (and the refusal is audited)."""
+    client = programme_client(user, client_id)
+    decision = decide(user.organisation_id, client.id, ConsentPurpose.HANDOFF, None, at)
+    if not decision.allowed:
+        _refuse_client(user, client_id, decision.reason)
+    return client, decision
+
+
+def _refuse_client(user: User, client_id: int, reason: str):
+    exists = db.session.get(Client, client_id) is not None
+    record("referrals:client:refused", AuditAction.READ, AuditResult.REFUSED, object_type="client",
+           object_id=client_id, client_id=client_id if exists else None, user=user, detail=reason)
+    raise NotFound(_("There is no such client, or you may not see this client."))
+
+
+def dossier(user: User, client: Client, at: datetime) -> dict:
+    """What the coach's programme may see of the client, part by part, each part by consent.
+    Reading it writes one audit event per consent relied on."""
+    items = ["story", "contact", *(d.domain.value for d in client.story_domains)]
+    decisions = {item: decide(user.organisation_id, client.id, ConsentPurpose.HANDOFF, item, at) for item in items}
+    story, contact = decisions["story"], decisions["contact"]
+    domains = [d for d in client.story_domains if decisions[d.domain.value].allowed]
+    grounds = {d.ground for d in decisions.values() if d.allowed}
+    handoff = db.session.scalar(select(Handoff).where(Handoff.client_id == client.id)
+                                .order_by(Handoff.submitted_at.desc()).limit(1))
+    result = {
+        "id": client.id, "alias": client.alias, "gender": client.gender, "birth_year": client.birth_year,
+        "languages": client.languages, "municipality_of_residence": client.municipality_of_residence,
+        "municipality_of_work": client.municipality_of_work, "legal_status": client.legal_status,
+        "target_groups": client.target_groups, "programme_id": client.programme_id,
+        "safe_contact": client.safe_contact if contact.allowed else None,
+        "story": {"summary": client.story_summary if story.allowed else None,
+                  "domains": [{"domain": d.domain, "score": d.score, "wish": d.wish, "notes": d.notes}
+                              for d in domains]},
+        "handoff": handoff,
+        "withheld": sorted(item for item, decision in decisions.items() if not decision.allowed),
+    }
+    for ground in sorted(grounds) or [None]:
+        record("referrals:dossier:read", AuditAction.READ, object_type="client", object_id=client.id,
+               client_id=client.id, user=user, ground=ground)
+    return result
+
+
+def consent_for_coach(user: User, consent_id: int):
+    """A consent of a client of the coach's programme; NotFound otherwise. The programme manages
+    its clients' consents even after a withdrawal of the handoff consent itself."""
+    from hub.consent.models import Consent
+
+    consent = db.session.get(Consent, consent_id)
+    client = db.session.get(Client, consent.client_id) if consent else None
+    if client is None or user.role != Role.COACH or client.programme_id != user.organisation_id:
+        record("consent:consent:refused", AuditAction.UPDATE, AuditResult.REFUSED, object_type="consent",
+               object_id=consent_id, user=user)
+        raise NotFound(_("There is no such consent, or you may not manage it."))
+    return consent
+
+
+def client_coaches(client_id: int) -> list[User]:
+    """The client's coach and backup coach (from the accepted handoff)."""
+    handoff = db.session.scalar(select(Handoff).where(Handoff.client_id == client_id, Handoff.coach_id.is_not(None))
+                                .order_by(Handoff.accepted_at.desc()).limit(1))
+    if handoff is None:
+        return []
+    ids = [i for i in (handoff.coach_id, handoff.backup_coach_id) if i]
+    return list(db.session.scalars(select(User).where(User.id.in_(ids), User.active.is_(True))))

@@ -1,0 +1,182 @@
+"""The warm handoff: told once, all or nothing; the referrer sees its status only."""
+import pytest
+from sqlalchemy import func, select
+
+from hub.audit.models import AuditEvent
+from hub.consent.models import Consent
+from hub.extensions import db
+from hub.referrals.models import Client, Handoff, StoryDomain
+from tests.factories import handoff_body
+
+
+@pytest.fixture
+def programme(make):
+    return make.organisation("exit_programme", name="Uitstapprogramma Test")
+
+
+@pytest.fixture
+def referrer(make):
+    return make.user("referrer")
+
+
+@pytest.fixture
+def coach(make, programme):
+    return make.user("coach", organisation_id=programme)
+
+
+def _counts(app):
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(m)) for m in (Client, Consent, Handoff,
+                                                                                     StoryDomain))
+
+
+def test_a_referrer_hands_a_client_over_in_one_call(client, api_login, referrer, programme, app):
+    response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=api_login(referrer))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "submitted" and body["client_id"] and body["id"]
+    assert _counts(app) == (1, 1, 1, 2)
+
+
+@pytest.mark.parametrize("broken, field", [
+    (lambda b: b.pop("consent"), "consent"),
+    (lambda b: b["consent"].update(scope=[]), "consent"),
+    (lambda b: b["consent"].update(scope=["secrets"]), "consent"),
+    (lambda b: b["story"]["domains"][0].update(score=11), "story"),
+    (lambda b: b["story"]["domains"][0].update(domain="astrology"), "story"),
+    (lambda b: b["client"].update(birth_year=2999), "client"),
+    (lambda b: b["client"].pop("alias"), "client"),
+])
+def test_a_handoff_without_valid_consent_or_data_is_refused_naming_the_field(
+        client, api_login, referrer, programme, app, broken, field):
+    body = handoff_body(programme)
+    broken(body)
+    response = client.post("/api/v1/referrals", json=body, headers=api_login(referrer))
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+    assert _counts(app) == (0, 0, 0, 0)
+
+
+def test_a_handoff_to_an_organisation_that_is_not_an_exit_programme_saves_nothing(
+        client, api_login, referrer, make, app):
+    debt_relief = make.organisation("debt_relief")
+    response = client.post("/api/v1/referrals", json=handoff_body(debt_relief), headers=api_login(referrer))
+    assert response.status_code == 422
+    assert "to_organisation_id" in response.get_json()["error"]["fields"]
+    assert _counts(app) == (0, 0, 0, 0)
+
+
+def test_the_handoff_is_all_or_nothing_when_a_late_step_fails(app, make, referrer, programme, monkeypatch):
+    """A failure after the client and story were written leaves nothing behind."""
+    import hub.referrals.service as service
+    from hub.clock import utcnow
+    from hub.errors import HubError
+    from hub.referrals.schemas import HandoffCreateSchema
+
+    def explode(*args, **kwargs):
+        raise HubError("the audit store is unavailable")
+
+    monkeypatch.setattr(service, "notify", explode)
+    make.user("coach", organisation_id=programme)  # so that a notification is attempted
+    with app.test_request_context():
+        data = HandoffCreateSchema().load(handoff_body(programme))
+        with pytest.raises(HubError):
+            service.submit_handoff(referrer.load(), data, utcnow())
+        db.session.rollback()
+    assert _counts(app) == (0, 0, 0, 0)
+
+
+def test_the_referrer_sees_only_the_status_never_the_story(client, api_login, make, referrer, programme):
+    handoff_id, client_id = make.handoff(programme_id=programme, referrer=referrer)
+    headers = api_login(referrer)
+    status = client.get(f"/api/v1/referrals/{handoff_id}", headers=headers)
+    assert status.status_code == 200
+    assert status.get_json()["status"] == "submitted"
+    assert "Roos" not in status.get_data(as_text=True) and "summary" not in status.get_json()
+    assert client.get(f"/api/v1/clients/{client_id}", headers=headers).status_code == 403
+
+
+def test_another_referrer_organisation_cannot_see_the_handoff_even_by_guessing(client, api_login, make, programme):
+    handoff_id, _ = make.handoff(programme_id=programme)
+    outsider = make.user("referrer")
+    response = client.get(f"/api/v1/referrals/{handoff_id}", headers=api_login(outsider))
+    assert response.status_code == 404
+    assert client.get(f"/api/v1/referrals/{handoff_id + 999}", headers=api_login(outsider, steps=1)).status_code == 404
+
+
+def test_the_coach_accepts_and_the_referrer_is_told(client, api_login, make, referrer, coach, programme, app):
+    handoff_id, _ = make.handoff(programme_id=programme, referrer=referrer)
+    response = client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=api_login(coach))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "accepted" and response.get_json()["coach_id"] == coach.id
+    from hub.notifications.models import Notification
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Notification.user_id == referrer.id)) == 1
+
+
+def test_accepting_twice_is_a_conflict(client, api_login, make, coach, programme):
+    handoff_id, _ = make.handoff(programme_id=programme)
+    headers = api_login(coach)
+    assert client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers).status_code == 200
+    again = client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers)
+    assert again.status_code == 409
+
+
+def test_a_coach_of_another_programme_cannot_accept_or_read(client, api_login, make, programme):
+    handoff_id, client_id = make.handoff(programme_id=programme)
+    stranger = make.user("coach")  # another exit programme
+    headers = api_login(stranger)
+    assert client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers).status_code == 404
+    assert client.get(f"/api/v1/clients/{client_id}", headers=headers).status_code == 404
+
+
+def test_declining_needs_a_reason(client, api_login, make, coach, programme):
+    handoff_id, _ = make.handoff(programme_id=programme)
+    headers = api_login(coach)
+    assert client.post(f"/api/v1/referrals/{handoff_id}/decline", json={}, headers=headers).status_code == 422
+    declined = client.post(f"/api/v1/referrals/{handoff_id}/decline", json={"reason": "Woont buiten de regio"},
+                           headers=headers)
+    assert declined.status_code == 200 and declined.get_json()["status"] == "declined"
+
+
+def test_first_contact_is_dated_and_not_in_the_future(client, api_login, make, coach, programme):
+    handoff_id, _ = make.handoff(programme_id=programme)
+    headers = api_login(coach)
+    client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers)
+    future = client.post(f"/api/v1/referrals/{handoff_id}/first-contact", json={"on": "2030-01-01T10:00:00+01:00"},
+                         headers=headers)
+    assert future.status_code == 422
+    done = client.post(f"/api/v1/referrals/{handoff_id}/first-contact", json={"on": "2026-11-23T09:00:05+00:00"},
+                       headers=headers)
+    assert done.status_code == 200 and done.get_json()["status"] == "first_contact"
+
+
+def test_the_intake_queue_puts_urgent_handoffs_first(client, api_login, make, coach, programme):
+    normal, _ = make.handoff(programme_id=programme)
+    urgent, _ = make.handoff(programme_id=programme, urgency="high")
+    queue = client.get("/api/v1/referrals?status=submitted", headers=api_login(coach)).get_json()
+    assert [item["id"] for item in queue["items"]] == [urgent, normal]
+    assert queue["items"][0]["days_waiting"] == 0
+
+
+def test_the_coach_reads_the_dossier_and_the_read_is_audited(client, api_login, make, coach, programme, app):
+    _, client_id = make.handoff(programme_id=programme)
+    response = client.get(f"/api/v1/clients/{client_id}", headers=api_login(coach))
+    assert response.status_code == 200
+    dossier = response.get_json()
+    assert dossier["alias"] == "Roos"
+    assert dossier["safe_contact"]["never_call"] is True
+    assert {d["domain"] for d in dossier["story"]["domains"]} == {"finances", "housing"}
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "referrals:dossier:read",
+                                                           AuditEvent.client_id == client_id))
+        assert event.user_id == coach.id and event.ground.startswith("consent:")
+
+
+def test_the_dossier_leaves_out_what_the_handoff_consent_does_not_cover(client, api_login, make, coach, programme):
+    _, client_id = make.handoff(programme_id=programme, scope=("finances",))
+    dossier = client.get(f"/api/v1/clients/{client_id}", headers=api_login(coach)).get_json()
+    assert dossier["story"]["summary"] is None and dossier["safe_contact"] is None
+    assert [d["domain"] for d in dossier["story"]["domains"]] == ["finances"]
+    assert dossier["withheld"] == ["contact", "housing", "story"]
+    assert "Woont boven de club" not in str(dossier)
