@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from markupsafe import escape
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -32,7 +33,11 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
         response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
         response.status_code = status
         return response
-    return Response(render_template("errors/error.html", status=status, message=message), status)
+    try:
+        return Response(render_template("errors/error.html", status=status, message=message), status)
+    except Exception:  # the page itself failed (a template error): answer plainly rather than not at all
+        log.exception("the error page could not be rendered")
+        return Response(f"<!doctype html><title>{status}</title><h1>{escape(message)}</h1>", status)
 
 
 def _webargs_fields(error: HTTPException) -> dict:
