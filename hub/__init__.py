@@ -71,17 +71,22 @@ def _register_blueprints(app: Flask) -> None:
     from hub.auth.api import blp as auth_api
     from hub.auth.views import bp as auth_views
     from hub.consent.api import blp as consent_api
+    from hub.consent.views import bp as consent_views
     from hub.notifications.views import bp as notifications_views
     from hub.partners.api import blp as partners_api
     from hub.partners.views import bp as partners_views
     from hub.referrals.api import blp as referrals_api
+    from hub.referrals.service_referral_api import blp as service_referrals_api
+    from hub.referrals.trajectory_api import blp as trajectory_api
+    from hub.referrals.views import bp as referrals_views
     from hub.views import bp as core_views
 
-    api_blueprints = [auth_api, partners_api, referrals_api, consent_api]
+    api_blueprints = [auth_api, partners_api, referrals_api, trajectory_api, consent_api, service_referrals_api]
     init_api(app, api_blueprints)
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery
-    for blueprint in (core_views, auth_views, partners_views, audit_views, notifications_views):
+    for blueprint in (core_views, auth_views, partners_views, audit_views, notifications_views, referrals_views,
+                      consent_views):
         app.register_blueprint(blueprint)
 
 

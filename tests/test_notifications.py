@@ -1,5 +1,6 @@
 """Notifications reach the inbox always, and e-mail through a real SMTP conversation when set up."""
 import socket
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -43,9 +44,9 @@ def _queue(app, account, subject="Nieuwe verwijzing"):
         db.session.commit()
 
 
-def _deliver(app) -> int:
+def _deliver(app, now=None) -> int:
     with app.app_context():
-        return deliver_outbox(utcnow())
+        return deliver_outbox(now or utcnow())
 
 
 def test_a_notification_is_emailed_once_however_often_the_outbox_runs(app, make, smtp):
@@ -64,8 +65,11 @@ def test_an_unreachable_mail_server_is_retried_and_then_given_up(app, make, monk
     monkeypatch.setattr(app.config["HUB"], "smtp_url", f"smtp://127.0.0.1:{free_port()}")
     coach = make.user("coach")
     _queue(app, coach)
+    moment = utcnow()
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert _deliver(app) == 0
+        assert _deliver(app, moment) == 0
+        assert _deliver(app, moment) == 0  # backing off: not tried again at once
+        moment += timedelta(minutes=2 ** attempt + 1)
         with app.app_context():
             notification = db.session.scalar(select(Notification))
             assert notification.email_attempts == attempt
@@ -128,3 +132,41 @@ def test_the_scheduler_command_runs_every_job_once(runner):
     result = runner.invoke(args=["hub", "scheduler", "--once"])
     assert result.exit_code == 0, result.output
     assert '"deliver_outbox": 0' in result.output
+
+
+def test_a_crash_between_sending_and_marking_never_sends_twice(app, make, smtp, monkeypatch):
+    import hub.notifications.service as outbox
+
+    coach = make.user("coach")
+    _queue(app, coach)
+    real_send = outbox.smtplib.SMTP.send_message
+
+    def send_then_crash(self, *args, **kwargs):
+        real_send(self, *args, **kwargs)
+        raise KeyboardInterrupt("the scheduler is killed right after the server accepted the e-mail")
+
+    monkeypatch.setattr(outbox.smtplib.SMTP, "send_message", send_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        _deliver(app)
+    monkeypatch.setattr(outbox.smtplib.SMTP, "send_message", real_send)
+    later = utcnow() + outbox.CLAIM_LEASE + timedelta(minutes=1)
+    assert _deliver(app, later) == 0
+    assert _deliver(app, later + timedelta(hours=1)) == 0
+    assert len(smtp.messages) == 1
+    with app.app_context():
+        assert db.session.scalar(select(Notification.email_status)) == "uncertain"
+
+
+def test_e_mails_carry_no_client_data(app, make, smtp, client, api_login):
+    """A real referral flow: every e-mail the partner and coach get is a pointer, not the story."""
+    programme = make.organisation("exit_programme")
+    coach = make.user("coach", organisation_id=programme)
+    make.user("partner", organisation_id=make.organisation("debt_relief"))
+    handoff_id, _client_id = make.handoff(programme_id=programme)
+    client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=api_login(coach))
+    _deliver(app)
+    assert smtp.messages
+    for envelope in smtp.messages:
+        content = envelope.content.decode()
+        for secret in ("Roos", "zonnebloem", "raamprostitutie", "pooier", "Pooier"):
+            assert secret not in content

@@ -25,14 +25,20 @@ class Permission(StrEnum):
     HANDOFF_DECIDE = "handoff:decide"
     CLIENT_READ = "client:read"
     CONSENT_MANAGE = "consent:manage"
+    SERVICE_REFERRAL_CREATE = "service_referral:create"
+    SERVICE_REFERRAL_READ = "service_referral:read"
+    SERVICE_REFERRAL_UPDATE = "service_referral:update"
+    TRAJECTORY_READ = "trajectory:read"
+    TRAJECTORY_MANAGE = "trajectory:manage"
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REFERRER: frozenset({P.ORGANISATION_READ, P.HANDOFF_CREATE, P.HANDOFF_READ}),
     Role.COACH: frozenset({P.ORGANISATION_READ, P.HANDOFF_READ, P.HANDOFF_DECIDE, P.CLIENT_READ,
-                           P.CONSENT_MANAGE}),
-    Role.PARTNER: frozenset({P.ORGANISATION_READ}),
+                           P.CONSENT_MANAGE, P.SERVICE_REFERRAL_CREATE, P.SERVICE_REFERRAL_READ,
+                           P.SERVICE_REFERRAL_UPDATE, P.TRAJECTORY_READ, P.TRAJECTORY_MANAGE}),
+    Role.PARTNER: frozenset({P.ORGANISATION_READ, P.SERVICE_REFERRAL_READ, P.SERVICE_REFERRAL_UPDATE}),
     Role.DIRECTOR: frozenset({P.ORGANISATION_READ}),
     Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ}),
 }

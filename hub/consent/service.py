@@ -112,8 +112,8 @@ def record_consent(actor: User, *, client_id: int, recipient_organisation_id: in
 
 def withdraw_consent(actor: User, consent: Consent, reason: str, now: datetime,
                      coaches: list[User] | None = None) -> Consent:
-    """Withdraw at once: the recipient loses access from its very next request; its contact
-    persons and the client's coaches are told (without client data in the message)."""
+    """Withdraw at once: the recipient loses access from its very next request, open referrals to
+    it go on hold, and its contact persons and the client's coaches are told (without client data)."""
     if consent.withdrawn_at is not None:
         raise Conflict(_("This consent was already withdrawn on %(date)s.",
                          date=consent.withdrawn_at.strftime("%Y-%m-%d")), code="already_withdrawn")
@@ -122,6 +122,10 @@ def withdraw_consent(actor: User, consent: Consent, reason: str, now: datetime,
     consent.withdrawn_at, consent.withdrawn_by_id, consent.withdrawal_reason = now, actor.id, reason.strip()
     record("consent:consent:withdrawn", AuditAction.UPDATE, object_type="consent", object_id=consent.id,
            client_id=consent.client_id, user=actor)
+    if consent.purpose == ConsentPurpose.SERVICE_REFERRAL:
+        from hub.referrals.service_referrals import hold_for_withdrawn_consent  # referrals build on consent
+
+        hold_for_withdrawn_consent(consent, now)
     subject = _("A client withdrew consent")
     body = _("Consent %(id)s (%(purpose)s) for %(organisation)s was withdrawn. From now on the hub shows "
              "nothing of this client to %(organisation)s under that consent.",

@@ -1,5 +1,13 @@
 """Notifications: `notify()` writes to the outbox in the caller's transaction; `deliver_outbox()`
-sends what is due by e-mail, claiming rows so that several schedulers never send one twice at once."""
+sends what is due by e-mail.
+
+Never twice: a notification is claimed (several schedulers skip each other's claims) and marked
+`sending`, committed, before the SMTP server sees it. A crash after sending but before marking it
+`sent` leaves it `sending`; when its claim runs out it becomes `uncertain` and is not sent again
+(the web inbox shows it anyway). A failure to connect or a refusal by the server is retried with
+backoff. Each e-mail carries a Message-ID derived from the notification, so that a receiving
+server can recognise a copy too.
+"""
 from __future__ import annotations
 
 import logging
@@ -31,6 +39,9 @@ def notify(user: User, subject: str, body: str) -> Notification:
 
 def _claim(now: datetime) -> list[int]:
     """Claim up to BATCH due notifications for this process; committed before any e-mail is sent."""
+    db.session.execute(update(Notification).where(Notification.email_status == "sending",
+                                                  Notification.claimed_until < now)
+                       .values(email_status="uncertain").execution_options(synchronize_session=False))
     due = (select(Notification.id)
            .where(Notification.email_status == "pending",
                   or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
@@ -77,6 +88,8 @@ def _message(notification: Notification, sender: str, base_url: str) -> EmailMes
     message["From"] = sender
     message["To"] = notification.user.email
     message["Subject"] = notification.subject
+    stamp = int(notification.created_at.timestamp())
+    message["Message-ID"] = f"<notification-{notification.id}-{stamp}@{urlparse(base_url).hostname or 'hub'}>"
     message.set_content(f"{notification.body}\n\n{base_url}/inbox\n")
     return message
 
@@ -99,15 +112,17 @@ def deliver_outbox(now: datetime) -> int:
     except (OSError, smtplib.SMTPException) as error:
         log.warning("SMTP server not reachable: %s", type(error).__name__)
         for notification in notifications:
-            _failed(notification, f"connect: {type(error).__name__}")
+            _failed(notification, f"connect: {type(error).__name__}", now)
         db.session.commit()
         return 0
     with smtp:
         for notification in notifications:
+            notification.email_status = "sending"
+            db.session.commit()  # from here on, a crash means "maybe sent": never sent again
             try:
                 smtp.send_message(_message(notification, cfg.mail_from, cfg.base_url))
             except smtplib.SMTPException as error:
-                _failed(notification, type(error).__name__)
+                _failed(notification, type(error).__name__, now)
             else:
                 notification.email_status, notification.sent_at = "sent", now
                 notification.claimed_until = None
@@ -116,9 +131,9 @@ def deliver_outbox(now: datetime) -> int:
     return sent
 
 
-def _failed(notification: Notification, reason: str) -> None:
+def _failed(notification: Notification, reason: str, now: datetime) -> None:
+    """Nothing was delivered: try again later, waiting longer each time (2, 4, 8, 16 minutes)."""
     notification.email_attempts += 1
     notification.last_error = reason[:200]
-    notification.claimed_until = None
-    if notification.email_attempts >= MAX_ATTEMPTS:
-        notification.email_status = "failed"
+    notification.email_status = "failed" if notification.email_attempts >= MAX_ATTEMPTS else "pending"
+    notification.claimed_until = now + timedelta(minutes=2 ** notification.email_attempts)

@@ -1,0 +1,133 @@
+"""Service referrals (coach -> partner, one life domain), their status events and message threads.
+
+The status workflow follows FHIR's referral Task; who may set which status is in
+`hub/referrals/workflow.py`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.clock import utcnow
+from hub.crypto import RowBound, encrypted_field
+from hub.db_types import UTCDateTime
+from hub.extensions import db
+from hub.partners.models import Organisation
+from hub.referrals.models import Client
+from hub.vocab import LifeDomain, enum_column
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    RECEIVED = "received"
+    WAITLISTED = "waitlisted"
+    INTAKE_SCHEDULED = "intake_scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    ON_HOLD = "on_hold"
+
+
+class HoldReason(StrEnum):
+    """Whose turn it is while a referral is on hold."""
+
+    CLIENT = "client"
+    PARTNER = "partner"
+    MUNICIPALITY_DECISION = "municipality_decision"
+    CONSENT = "consent"
+
+
+class RejectReason(StrEnum):
+    NO_CAPACITY = "no_capacity"
+    NOT_ELIGIBLE = "not_eligible"
+    CLIENT_DID_NOT_COME = "client_did_not_come"
+    OTHER = "other"
+
+
+class ServiceReferral(RowBound, db.Model):
+    __tablename__ = "service_referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the referring programme
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the partner
+    domain: Mapped[LifeDomain] = mapped_column(enum_column(LifeDomain, 20))
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))  # the consent it was sent under
+    note_sealed: Mapped[str | None] = mapped_column("note", Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[Status] = mapped_column(enum_column(Status, 20), default=Status.REQUESTED)
+    status_since: Mapped[datetime] = mapped_column(UTCDateTime)  # occurred_at of the current status
+    held_from: Mapped[Status | None] = mapped_column(enum_column(Status, 20))  # status to return to
+    hold_reason: Mapped[HoldReason | None] = mapped_column(enum_column(HoldReason, 25))
+    reject_reason: Mapped[RejectReason | None] = mapped_column(enum_column(RejectReason, 25))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first in_progress: waiting ends
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    client: Mapped[Client] = relationship()
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
+    events: Mapped[list[ServiceReferralEvent]] = relationship(
+        back_populates="referral", order_by="(ServiceReferralEvent.occurred_at, ServiceReferralEvent.id)")
+
+    note = encrypted_field("note_sealed", "service_referrals.note")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_service_referrals_partner_inbox", "organisation_id", "status", "requested_at"),
+        Index("ix_service_referrals_client", "client_id", "status"),
+        Index("ix_service_referrals_programme", "programme_id", "status", "requested_at"),
+        Index("ix_service_referrals_status_since", "status", "status_since"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.COMPLETED, Status.REJECTED, Status.CANCELLED)
+
+
+class ServiceReferralEvent(RowBound, db.Model):
+    """One change of status: when it happened (`occurred_at`, may be in the past) and when it was
+    recorded, by whom, why."""
+
+    __tablename__ = "service_referral_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    service_referral_id: Mapped[int] = mapped_column(ForeignKey("service_referrals.id"))
+    from_status: Mapped[Status | None] = mapped_column(enum_column(Status, 20))
+    to_status: Mapped[Status] = mapped_column(enum_column(Status, 20))
+    reason: Mapped[str | None] = mapped_column(String(25))  # a HoldReason or RejectReason
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the hub itself
+    recorded_by_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    note_sealed: Mapped[str | None] = mapped_column("note", Text)
+
+    referral: Mapped[ServiceReferral] = relationship(back_populates="events")
+    note = encrypted_field("note_sealed", "service_referral_events.note")
+
+    __table_args__ = (Index("ix_service_referral_events_referral", "service_referral_id", "occurred_at"),)
+
+
+class Message(RowBound, db.Model):
+    """A message in the thread of one service referral, between the coach's programme and the partner."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    service_referral_id: Mapped[int] = mapped_column(ForeignKey("service_referrals.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    body_sealed: Mapped[str] = mapped_column("body", Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by the other side
+
+    body = encrypted_field("body_sealed", "messages.body")
+
+    __table_args__ = (Index("ix_messages_thread", "service_referral_id", "sent_at"),)
