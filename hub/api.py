@@ -1,11 +1,17 @@
 """The JSON API under /api/v1: flask-smorest validates with marshmallow and writes the OpenAPI document."""
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
+from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 
+from hub.extensions import login_manager
 from hub.http import handle_http_exception
+
+# The API endpoints anyone may call. Every other one needs a valid bearer token, checked before its
+# arguments are parsed: an anonymous caller gets 401, never a 422 describing the body it may not send.
+PUBLIC_ENDPOINTS = frozenset({"auth_api.login"})
 
 
 class ErrorDetailSchema(Schema):
@@ -45,8 +51,16 @@ class HubApi(Api):
         return handle_http_exception(error)
 
 
+def _require_token():
+    if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    return Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blueprint = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+    blueprint.before_request(_require_token)
+    return blueprint
 
 
 def init_api(app: Flask, blueprints: list[Blueprint]) -> HubApi:

@@ -12,6 +12,7 @@ import sys
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hub.auth import totp
@@ -88,6 +89,7 @@ def load_demo() -> list[dict]:
 
 
 @click.command("demo")
+@with_appcontext  # like the AppGroup commands: also when called through app.cli (test runners)
 @json_command
 def demo_command():
     """Load the demo organisations and users (idempotent) and print how to sign in as each."""

@@ -17,7 +17,9 @@ def load_form(schema: Schema | type[Schema]) -> tuple[dict | None, dict]:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Redirect only to a path on this site (no //host, no scheme)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Redirect only to a path on this site (no //host, no scheme). Control characters are refused
+    too: browsers drop tabs and newlines from a URL, which turns "/<tab>/host" into "//host"."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):
         return target
     return default

@@ -1,0 +1,51 @@
+"""Admins register organisations and accounts on the web, with the same refusals as the commands."""
+from sqlalchemy import select
+
+from hub.auth.models import User
+from hub.extensions import db
+from hub.partners.models import Organisation
+from tests.web import post_form, signed_in
+
+
+def test_an_admin_registers_an_organisation(app, make, client):
+    signed_in(client, make.user("admin"))
+    response = post_form(client, "/organisations/new", {"name": "Woonstichting Ede", "kind": "housing",
+                                                        "municipality": "Ede"})
+    assert response.status_code == 302
+    with app.app_context():
+        organisation = db.session.scalar(select(Organisation).where(Organisation.name == "Woonstichting Ede"))
+        assert organisation.kind.value == "housing"
+    again = post_form(client, "/organisations/new", {"name": "Woonstichting Ede", "kind": "housing",
+                                                     "municipality": "Ede"})
+    assert again.status_code == 422
+    assert 'id="e-name"' in again.get_data(as_text=True), "the name field says why"
+
+
+def test_an_admin_cannot_give_a_role_that_does_not_fit_the_organisation(app, make, client):
+    signed_in(client, make.user("admin"))
+    police = make.organisation("police")
+    response = post_form(client, "/admin/users", {"name": "Verkeerd", "email": "verkeerd@hub.test",
+                                                  "organisation_id": str(police), "role": "coach",
+                                                  "password": "kokosnoot regenjas 1987 vlieger"})
+    assert response.status_code == 422
+    assert 'id="e-role"' in response.get_data(as_text=True), "the role field says why"
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "verkeerd@hub.test")) is None
+
+
+def test_an_admin_cannot_give_a_weak_first_password(app, make, client):
+    signed_in(client, make.user("admin"))
+    response = post_form(client, "/admin/users", {"name": "Zwak", "email": "zwak@hub.test",
+                                                  "organisation_id": str(make.organisation("police")),
+                                                  "role": "referrer", "password": "password1234"})
+    assert response.status_code == 422
+    assert 'id="e-password"' in response.get_data(as_text=True)
+
+
+def test_an_admin_cannot_disable_their_own_account(app, make, client):
+    admin = make.user("admin")
+    signed_in(client, admin)
+    post_form(client, f"/admin/users/{admin.id}/active", {"active": "0"}, form_page="/admin/users")
+    assert client.get("/admin/users").status_code == 200
+    with app.app_context():
+        assert db.session.get(User, admin.id).active
