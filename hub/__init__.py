@@ -76,12 +76,14 @@ def _register_blueprints(app: Flask) -> None:
     from hub.partners.api import blp as partners_api
     from hub.partners.views import bp as partners_views
     from hub.referrals.api import blp as referrals_api
+    from hub.referrals.escalation_api import blp as escalations_api
     from hub.referrals.service_referral_api import blp as service_referrals_api
     from hub.referrals.trajectory_api import blp as trajectory_api
     from hub.referrals.views import bp as referrals_views
     from hub.views import bp as core_views
 
-    api_blueprints = [auth_api, partners_api, referrals_api, trajectory_api, consent_api, service_referrals_api]
+    api_blueprints = [auth_api, partners_api, referrals_api, trajectory_api, consent_api, service_referrals_api,
+                      escalations_api]
     init_api(app, api_blueprints)
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery

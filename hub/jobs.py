@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -15,12 +15,16 @@ from flask.cli import with_appcontext
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.notifications.service import deliver_outbox
+from hub.partners.jobs import mark_stale_entries
+from hub.referrals.escalation import escalate_overdue
 
 log = logging.getLogger(__name__)
 
 # name -> (function of now, APScheduler interval trigger arguments)
-JOBS: dict[str, tuple[Callable[[datetime], int], dict]] = {
-    "deliver_outbox": (deliver_outbox, {"seconds": 30}),
+JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
+    "escalate_overdue": (escalate_overdue, {"minutes": 15}),
+    "deliver_outbox": (deliver_outbox, {"minutes": 1}),
+    "mark_stale_entries": (mark_stale_entries, {"hours": 1}),
 }
 
 
@@ -41,8 +45,11 @@ def run_job(app: Flask, name: str) -> int:
 def build_scheduler(app: Flask) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     for name, (_function, trigger) in JOBS.items():
+        # one run at a time; missed runs (the process was down) collapse into one, run late up to
+        # half an interval, then skipped until the next one
+        grace = max(30, int(timedelta(**trigger).total_seconds() // 2))
         scheduler.add_job(run_job, "interval", args=(app, name), id=name, max_instances=1,
-                          coalesce=True, **trigger)
+                          coalesce=True, misfire_grace_time=grace, **trigger)
     return scheduler
 
 
@@ -57,3 +64,17 @@ def scheduler_command(once: bool):
         return
     click.echo(json.dumps({"scheduler": "started", "jobs": sorted(JOBS)}))
     build_scheduler(app).start()
+
+
+@click.command("escalate")
+@click.option("--as-of", "as_of", default=None, help="ISO 8601 time with zone; default now.")
+@with_appcontext
+def escalate_command(as_of: str | None):
+    """Run one escalation sweep as of a moment; prints what it raised per level."""
+    try:
+        moment = datetime.fromisoformat(as_of) if as_of else utcnow()
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-11-23T09:00:00+01:00", param_hint="--as-of") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give the time zone, e.g. +01:00 or Z", param_hint="--as-of")
+    click.echo(json.dumps({"as_of": moment.isoformat(), "raised": escalate_overdue(moment)}))

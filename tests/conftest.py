@@ -101,6 +101,32 @@ def committed(app):
 
 
 @pytest.fixture
+def isolated_app(tmp_path):
+    """A hub with a database of its own, committed for real and thrown away afterwards: for tests
+    of several processes or connections at once (sweeps racing, crashes)."""
+    name = f"hub_isolated_{os.getpid()}_{tmp_path.name[-12:].replace('-', '_')}".lower()
+    if TEST_DATABASE_URL:
+        server = TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite:///{tmp_path}/isolated.sqlite3"
+    application = create_app(Config(env="test", testing=True, instance_path=str(tmp_path), database_url=url))
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+    if TEST_DATABASE_URL:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
 def ctx(app):
     with app.test_request_context():
         yield

@@ -25,9 +25,11 @@ class Permission(StrEnum):
     HANDOFF_DECIDE = "handoff:decide"
     CLIENT_READ = "client:read"
     CONSENT_MANAGE = "consent:manage"
+    DIRECTORY_EDIT = "directory:edit"  # a partner: its own organisation's entry only; an admin: any
     SERVICE_REFERRAL_CREATE = "service_referral:create"
     SERVICE_REFERRAL_READ = "service_referral:read"
     SERVICE_REFERRAL_UPDATE = "service_referral:update"
+    ESCALATION_READ = "escalation:read"
     TRAJECTORY_READ = "trajectory:read"
     TRAJECTORY_MANAGE = "trajectory:manage"
 
@@ -37,10 +39,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REFERRER: frozenset({P.ORGANISATION_READ, P.HANDOFF_CREATE, P.HANDOFF_READ}),
     Role.COACH: frozenset({P.ORGANISATION_READ, P.HANDOFF_READ, P.HANDOFF_DECIDE, P.CLIENT_READ,
                            P.CONSENT_MANAGE, P.SERVICE_REFERRAL_CREATE, P.SERVICE_REFERRAL_READ,
-                           P.SERVICE_REFERRAL_UPDATE, P.TRAJECTORY_READ, P.TRAJECTORY_MANAGE}),
-    Role.PARTNER: frozenset({P.ORGANISATION_READ, P.SERVICE_REFERRAL_READ, P.SERVICE_REFERRAL_UPDATE}),
-    Role.DIRECTOR: frozenset({P.ORGANISATION_READ}),
-    Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ}),
+                           P.SERVICE_REFERRAL_UPDATE, P.ESCALATION_READ, P.TRAJECTORY_READ, P.TRAJECTORY_MANAGE}),
+    Role.PARTNER: frozenset({P.ORGANISATION_READ, P.DIRECTORY_EDIT, P.SERVICE_REFERRAL_READ, P.SERVICE_REFERRAL_UPDATE,
+                             P.ESCALATION_READ}),
+    Role.DIRECTOR: frozenset({P.ORGANISATION_READ, P.ESCALATION_READ}),
+    Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ,
+                           P.DIRECTORY_EDIT}),
 }
 
 

@@ -35,7 +35,8 @@ SECURED = {"security": [{"bearer": []}]}
 def create(data, client_id):
     """Refer the client to a partner for one life domain, within the client's consent."""
     now = utcnow()
-    referral = service.refer(current_user, client_id, data["organisation_id"], data["domain"], data["note"], now)
+    referral = service.refer(current_user, client_id, data["organisation_id"], data["domain"], data["note"], now,
+                             urgent=data["urgent"])
     return service.detail(current_user, referral, now)
 
 

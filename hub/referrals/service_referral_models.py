@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.clock import utcnow
@@ -68,10 +68,17 @@ class ServiceReferral(RowBound, db.Model):
     reject_reason: Mapped[RejectReason | None] = mapped_column(enum_column(RejectReason, 25))
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # first in_progress: waiting ends
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. eviction or a cut-off threatens
+    # The escalation clock: which status's norm runs (None: paused on the client's side, or closed),
+    # since when (moved forward by client-side pauses), and which stalled episode this is.
+    sla_status: Mapped[Status | None] = mapped_column(enum_column(Status, 20))
+    sla_clock_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_episode: Mapped[int] = mapped_column(Integer, default=1)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     client: Mapped[Client] = relationship()
-    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id])
+    organisation: Mapped[Organisation] = relationship(foreign_keys=[organisation_id], lazy="joined")
     events: Mapped[list[ServiceReferralEvent]] = relationship(
         back_populates="referral", order_by="(ServiceReferralEvent.occurred_at, ServiceReferralEvent.id)")
 
@@ -83,6 +90,7 @@ class ServiceReferral(RowBound, db.Model):
         Index("ix_service_referrals_client", "client_id", "status"),
         Index("ix_service_referrals_programme", "programme_id", "status", "requested_at"),
         Index("ix_service_referrals_status_since", "status", "status_since"),
+        Index("ix_service_referrals_sla_clock", "sla_status", "sla_clock_since"),  # the escalation sweep
     )
 
     @property
@@ -131,3 +139,55 @@ class Message(RowBound, db.Model):
     body = encrypted_field("body_sealed", "messages.body")
 
     __table_args__ = (Index("ix_messages_thread", "service_referral_id", "sent_at"),)
+
+
+class EscalationState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Escalation(db.Model):
+    """A stalled referral, raised by the sweep; one per referral, stalled episode and level,
+    guaranteed by the database."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_referral_id: Mapped[int] = mapped_column(ForeignKey("service_referrals.id"))
+    episode: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer)  # 1 partner's contact, 2 partner's lead, 3 chain director
+    status: Mapped[Status] = mapped_column(enum_column(Status, 20))  # the status that stalled
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[EscalationState] = mapped_column(enum_column(EscalationState, 10), default=EscalationState.OPEN)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    referral: Mapped[ServiceReferral] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("service_referral_id", "episode", "level", name="uq_escalations_once"),
+        Index("ix_escalations_ladder", "state", "level", "raised_at"),
+    )
+
+    @property
+    def resolution_hours(self) -> float | None:
+        if self.resolved_at is None:
+            return None
+        return round((self.resolved_at - self.raised_at).total_seconds() / 3600, 1)
+
+
+class SlaOverride(db.Model):
+    """A chain director's norm for partners in one municipality, overriding config/sla.toml."""
+
+    __tablename__ = "sla_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(100))
+    status: Mapped[Status] = mapped_column(enum_column(Status, 20))
+    kind: Mapped[str | None] = mapped_column(String(40))  # a partner kind, or every kind
+    domain: Mapped[LifeDomain | None] = mapped_column(enum_column(LifeDomain, 20))
+    urgent: Mapped[bool | None] = mapped_column(Boolean)
+    working_days: Mapped[int] = mapped_column(Integer)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_sla_overrides_municipality", "municipality"),)

@@ -13,6 +13,9 @@ class ServiceReferralCreateSchema(Schema):
     domain = fields.Enum(LifeDomain, by_value=True, required=True)
     note = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None,
                          metadata={"description": "For the partner: what the client needs"})
+    urgent = fields.Boolean(load_default=False, metadata={
+        "description": "An eviction or a cut-off threatens: the shorter norms apply (e.g. debt relief within "
+                       "3 working days)"})
 
 
 class EventCreateSchema(Schema):
@@ -49,6 +52,7 @@ class ServiceReferralSummarySchema(Schema):
     closed_at = fields.DateTime(allow_none=True)
     days_waiting = fields.Integer(required=True)
     days_in_status = fields.Integer(required=True)
+    urgent = fields.Boolean(required=True)
     late = fields.Boolean(required=True)
 
 

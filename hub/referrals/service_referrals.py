@@ -7,7 +7,6 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import Select, select, update
 
-from config.sla import days_allowed_in_status
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
 from hub.auth.models import User
@@ -17,8 +16,11 @@ from hub.extensions import db
 from hub.notifications.service import notify
 from hub.partners.models import Organisation
 from hub.partners.service import contact_users
+from hub.referrals.escalation import is_stalled
 from hub.referrals.service import client_coaches, client_for_coach
 from hub.referrals.service_referral_models import (
+    Escalation,
+    EscalationState,
     HoldReason,
     Message,
     RejectReason,
@@ -33,7 +35,7 @@ from hub.vocab import PARTNER_KINDS, ConsentPurpose, LifeDomain, Role
 
 
 def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain, note: str | None,
-          now: datetime) -> ServiceReferral:
+          now: datetime, urgent: bool = False) -> ServiceReferral:
     """Refer the client to a partner for one life domain; 403 consent_required without consent."""
     client, _decision = client_for_coach(actor, client_id, now)
     partner = db.session.get(Organisation, organisation_id)
@@ -56,7 +58,8 @@ def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain,
                          name=partner.name, id=duplicate), code="duplicate_referral")
     referral = ServiceReferral(client_id=client.id, programme_id=client.programme_id, organisation_id=partner.id,
                                domain=domain, consent_id=consent.consent_id, requested_by_id=actor.id,
-                               requested_at=now, status=Status.REQUESTED, status_since=now)
+                               requested_at=now, status=Status.REQUESTED, status_since=now, urgent=urgent,
+                               sla_status=Status.REQUESTED, sla_clock_since=now, sla_episode=1)
     referral.note = note
     referral.events.append(ServiceReferralEvent(
         to_status=Status.REQUESTED, occurred_at=now, recorded_at=now, recorded_by_id=actor.id,
@@ -111,11 +114,6 @@ def days_in_status(referral: ServiceReferral, now: datetime) -> int:
     return ((referral.closed_at or now) - referral.status_since).days
 
 
-def is_late(referral: ServiceReferral, now: datetime) -> bool:
-    allowed = days_allowed_in_status().get(referral.status.value)
-    return allowed is not None and referral.is_open and days_in_status(referral, now) > allowed
-
-
 def summary(referral: ServiceReferral, now: datetime) -> dict:
     """The referral's own facts, the same for both sides (no client data)."""
     return {
@@ -125,7 +123,7 @@ def summary(referral: ServiceReferral, now: datetime) -> dict:
         "hold_reason": referral.hold_reason, "reject_reason": referral.reject_reason,
         "requested_at": referral.requested_at, "started_at": referral.started_at, "closed_at": referral.closed_at,
         "days_waiting": days_waiting(referral, now), "days_in_status": days_in_status(referral, now),
-        "late": is_late(referral, now),
+        "urgent": referral.urgent, "late": is_stalled(referral, now),
     }
 
 
@@ -217,6 +215,7 @@ def _apply(referral: ServiceReferral, status: Status, occurred_at: datetime, now
                                  recorded_by_organisation_id=actor.organisation_id if actor else None)
     event.note = note
     referral.events.append(event)
+    _run_clock(referral, status, reason, occurred_at)
     referral.held_from = referral.status if status == Status.ON_HOLD else None
     referral.hold_reason = HoldReason(reason) if status == Status.ON_HOLD else None
     referral.reject_reason = RejectReason(reason) if status == Status.REJECTED else None
@@ -229,6 +228,36 @@ def _apply(referral: ServiceReferral, status: Status, occurred_at: datetime, now
            object_id=referral.id, client_id=referral.client_id, user=actor)
     _tell_other_side(referral, actor, _("A referral changed"), _("A referral of yours has a new status in the hub."))
     return event
+
+
+CLIENT_SIDE = {HoldReason.CLIENT.value, HoldReason.CONSENT.value}
+
+
+def _run_clock(referral: ServiceReferral, status: Status, reason: str | None, occurred_at: datetime) -> None:
+    """Keep the escalation clock: a new status starts a new stalled episode; a hold on the client's
+    side pauses it (that time never counts against the partner); other holds let it run on."""
+    if status == Status.ON_HOLD:
+        if reason in CLIENT_SIDE:
+            referral.paused_at, referral.sla_status = occurred_at, None
+            _resolve_escalations(referral, occurred_at)
+        return
+    if referral.status == Status.ON_HOLD and status == referral.held_from:  # resumed where it was
+        if referral.paused_at is not None:
+            referral.sla_clock_since += occurred_at - referral.paused_at
+            referral.sla_episode += 1
+        referral.paused_at, referral.sla_status = None, status
+        return
+    _resolve_escalations(referral, occurred_at)
+    referral.sla_episode += 1
+    referral.paused_at = None
+    referral.sla_status = status if status not in (Status.COMPLETED, Status.REJECTED, Status.CANCELLED) else None
+    referral.sla_clock_since = occurred_at
+
+
+def _resolve_escalations(referral: ServiceReferral, at: datetime) -> None:
+    db.session.execute(update(Escalation).where(
+        Escalation.service_referral_id == referral.id, Escalation.state == EscalationState.OPEN)
+        .values(state=EscalationState.RESOLVED, resolved_at=at).execution_options(synchronize_session=False))
 
 
 def hold_for_withdrawn_consent(consent, now: datetime) -> int:

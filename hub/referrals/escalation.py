@@ -1,0 +1,215 @@
+"""Escalation of stalled referrals: norms in working days, a three-level ladder, and a sweep that
+raises each escalation exactly once, however many sweeps run at the same time.
+
+The sweep is set-based: per ladder level one `INSERT ... SELECT ... ON CONFLICT DO NOTHING
+RETURNING`, the norm of each referral chosen in SQL by a CASE over the rules (most specific first).
+The unique key (referral, stalled episode, level) makes a second or concurrent sweep insert nothing;
+notifications go out only for the rows this sweep inserted, in the same transaction.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+from flask import g, has_request_context
+from flask_babel import gettext as _
+from sqlalchemy import and_, case, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from config.sla import Rule, default_rules, ladder
+from hub.auth.models import User
+from hub.db_types import UTCDateTime
+from hub.extensions import db
+from hub.notifications.models import Notification
+from hub.partners.models import Organisation
+from hub.partners.service import contact_users
+from hub.referrals.models import Handoff
+from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, SlaOverride
+from hub.vocab import Role
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_DUTCH_HOLIDAYS = holidays.Netherlands()
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and day not in _DUTCH_HOLIDAYS
+
+
+def subtract_working_days(moment: datetime, days: int) -> datetime:
+    """The same Dutch clock time `days` working days before `moment` (weekends and holidays skipped)."""
+    local = moment.astimezone(AMSTERDAM)
+    day, counted = local.date(), 0
+    while counted < days:
+        day -= timedelta(days=1)
+        counted += is_working_day(day)
+    return datetime.combine(day, local.time(), tzinfo=AMSTERDAM).astimezone(UTC)
+
+
+def current_rules() -> list[Rule]:
+    """`rules()`, read once per request (a page of referrals asks for each)."""
+    if not has_request_context():
+        return rules()
+    if "sla_rules" not in g:
+        g.sla_rules = rules()
+    return g.sla_rules
+
+
+def rules() -> list[Rule]:
+    """The norms in force: the chain directors' overrides and config/sla.toml, most specific first."""
+    overrides = [Rule(statuses=(o.status.value,), working_days=o.working_days, source="override",
+                      kinds=(o.kind,) if o.kind else (), domains=(o.domain.value,) if o.domain else (),
+                      urgent=o.urgent, municipality=o.municipality.lower())
+                 for o in db.session.scalars(select(SlaOverride))]
+    return sorted([*overrides, *default_rules()], key=lambda r: r.specificity, reverse=True)
+
+
+def rule_for(all_rules: list[Rule], status: str, kind: str, domain: str, urgent: bool,
+             municipality: str) -> Rule | None:
+    for rule in all_rules:
+        if (status in rule.statuses and (not rule.kinds or kind in rule.kinds)
+                and (not rule.domains or domain in rule.domains)
+                and (rule.urgent is None or rule.urgent == urgent)
+                and (rule.municipality is None or rule.municipality == municipality.lower())):
+            return rule
+    return None
+
+
+def is_stalled(referral: ServiceReferral, now: datetime, all_rules: list[Rule] | None = None) -> bool:
+    """The same test as the sweep, for one referral (the coach's 'late' marker)."""
+    if referral.sla_status is None or referral.sla_clock_since is None:
+        return False
+    rule = rule_for(all_rules if all_rules is not None else current_rules(), referral.sla_status.value,
+                    referral.organisation.kind.value, referral.domain.value, referral.urgent,
+                    referral.organisation.municipality)
+    return rule is not None and referral.sla_clock_since < subtract_working_days(now, rule.working_days)
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+
+def _insert_ignoring_duplicates(select_statement):
+    dialect = db.session.get_bind().dialect.name
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_for(Escalation).from_select(
+        ["service_referral_id", "episode", "level", "status", "raised_at", "state"], select_statement)
+    statement = statement.on_conflict_do_nothing(index_elements=["service_referral_id", "episode", "level"])
+    return db.session.scalars(statement.returning(Escalation.id)).all()
+
+
+def _claim(statement, *of):
+    """PostgreSQL: lock the rows this sweep works on, skipping those another sweep holds.
+    SQLite: every transaction already began with BEGIN IMMEDIATE (hub/__init__.py)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=True, of=of)
+    return statement
+
+
+def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
+    sr, org = ServiceReferral, Organisation
+    whens, cutoffs = [], []
+    for rule in all_rules:
+        cutoff = subtract_working_days(now, rule.working_days)
+        cutoffs.append(cutoff)
+        condition = [sr.sla_status.in_(rule.statuses)]
+        if rule.kinds:
+            condition.append(org.kind.in_(rule.kinds))
+        if rule.domains:
+            condition.append(sr.domain.in_(rule.domains))
+        if rule.urgent is not None:
+            condition.append(sr.urgent.is_(rule.urgent))
+        if rule.municipality is not None:
+            condition.append(func.lower(org.municipality) == rule.municipality)
+        whens.append((and_(*condition), literal(cutoff, UTCDateTime)))
+    if not whens:
+        return []
+    stalled = (select(sr.id, sr.sla_episode, literal(1), sr.sla_status, literal(now, UTCDateTime),
+                      literal(EscalationState.OPEN.value))
+               .join(org, org.id == sr.organisation_id)
+               .where(sr.sla_status.is_not(None), sr.sla_clock_since < literal(max(cutoffs), UTCDateTime),
+                      sr.sla_clock_since < case(*whens, else_=None)))
+    return _insert_ignoring_duplicates(_claim(stalled, sr))
+
+
+def _climb(now: datetime, level: int, after_working_days: int) -> list[int]:
+    previous = aliased(Escalation)
+    due = (select(previous.service_referral_id, previous.episode, literal(level), previous.status,
+                  literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
+           .where(previous.level == level - 1, previous.state == EscalationState.OPEN,
+                  previous.raised_at < literal(subtract_working_days(now, after_working_days), UTCDateTime)))
+    return _insert_ignoring_duplicates(_claim(due, previous))
+
+
+def escalate_overdue(now: datetime) -> dict[str, int]:
+    """One sweep as of `now`: raise what is due at each level, tell the right people, commit once."""
+    steps = ladder()
+    raised = {1: _raise_level_one(now, rules()),
+              2: _climb(now, 2, steps.level_2_after_working_days),
+              3: _climb(now, 3, steps.level_3_after_working_days)}
+    _notify_new(now, [escalation_id for ids in raised.values() for escalation_id in ids])
+    db.session.commit()
+    return {f"level_{level}": len(ids) for level, ids in raised.items()}
+
+
+# --- who hears of an escalation ----------------------------------------------------------------------
+
+def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
+    """One notification per recipient and new escalation, written in bulk; no client data in it."""
+    if not escalation_ids:
+        return
+    rows = db.session.execute(
+        select(Escalation.id, Escalation.level, ServiceReferral.id, ServiceReferral.client_id,
+               ServiceReferral.organisation_id, Organisation.municipality)
+        .join(ServiceReferral, ServiceReferral.id == Escalation.service_referral_id)
+        .join(Organisation, Organisation.id == ServiceReferral.organisation_id)
+        .where(Escalation.id.in_(escalation_ids))).all()
+    partner_ids = {r.organisation_id for r in rows}
+    contacts = {org_id: [u.id for u in contact_users(org_id)] for org_id in partner_ids}  # few partners
+    partner_staff = _users_by(User.organisation_id, partner_ids, Role.PARTNER)
+    coaches = _coaches_by_client({r.client_id for r in rows})
+    directors = _directors_by_municipality({r.municipality.lower() for r in rows if r[1] == 3})
+    subject = _("A referral is stalled")
+    notifications = []
+    for _id, level, referral_id, client_id, partner_id, municipality in rows:
+        body = _("Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub.",
+                 id=referral_id, level=level)
+        recipients = set(coaches.get(client_id, ()))
+        if level == 1:
+            recipients |= set(contacts.get(partner_id, ()))
+        if level == 2:  # the organisation's lead: until the directory names one, all its partner staff
+            recipients |= set(partner_staff.get(partner_id, ()))
+        if level == 3:
+            recipients |= set(directors.get(municipality.lower(), ()))
+        notifications += [{"user_id": user_id, "subject": subject, "body": body, "created_at": now,
+                           "email_status": "pending", "email_attempts": 0} for user_id in sorted(recipients)]
+    if notifications:
+        db.session.execute(insert(Notification), notifications)
+
+
+def _users_by(column, values: set, role: Role) -> dict:
+    found: dict = {}
+    for key, user_id in db.session.execute(select(column, User.id).where(
+            column.in_(values), User.role == role, User.active.is_(True))):
+        found.setdefault(key, []).append(user_id)
+    return found
+
+
+def _coaches_by_client(client_ids: set[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for client_id, coach_id, backup_id in db.session.execute(select(
+            Handoff.client_id, Handoff.coach_id, Handoff.backup_coach_id).where(
+            Handoff.client_id.in_(client_ids), Handoff.coach_id.is_not(None))):
+        found.setdefault(client_id, []).extend(i for i in (coach_id, backup_id) if i)
+    return found
+
+
+def _directors_by_municipality(municipalities: set[str]) -> dict[str, list[int]]:
+    if not municipalities:
+        return {}
+    found: dict[str, list[int]] = {}
+    for municipality, user_id in db.session.execute(
+            select(func.lower(Organisation.municipality), User.id).join(User, User.organisation_id == Organisation.id)
+            .where(func.lower(Organisation.municipality).in_(municipalities), User.role == Role.DIRECTOR,
+                   User.active.is_(True))):
+        found.setdefault(municipality, []).append(user_id)
+    return found

@@ -1,0 +1,231 @@
+"""Escalation of stalled referrals: norms in working days, the ladder, and exactly once."""
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.auth.models import User
+from hub.clock import freeze
+from hub.extensions import db
+from hub.jobs import JOBS, build_scheduler
+from hub.notifications.models import Notification
+from hub.referrals import escalation
+from hub.referrals.escalation import escalate_overdue, subtract_working_days
+from hub.referrals.service_referral_models import Escalation, ServiceReferral, Status
+from hub.referrals.service_referrals import record_event, refer
+from hub.vocab import LifeDomain
+from tests.conftest import NOW
+from tests.factories import Factory
+
+AMS = escalation.AMSTERDAM
+
+
+def test_working_days_skip_weekends_and_dutch_holidays():
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=AMS)
+    assert subtract_working_days(monday, 1) == datetime(2026, 11, 20, 10, 0, tzinfo=AMS)  # Friday
+    after_christmas = datetime(2026, 12, 28, 10, 0, tzinfo=AMS)  # Monday; 25 and 26 Dec are holidays
+    assert subtract_working_days(after_christmas, 1) == datetime(2026, 12, 24, 10, 0, tzinfo=AMS)
+    after_kings_day = datetime(2027, 4, 28, 9, 0, tzinfo=AMS)  # Wednesday; 27 April is King's Day
+    assert subtract_working_days(after_kings_day, 1) == datetime(2027, 4, 26, 9, 0, tzinfo=AMS)
+
+
+def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem"):
+    """A referral to a partner, sent at NOW, with a coach, a partner contact and a chain director."""
+    programme = make.organisation("exit_programme", municipality=municipality)
+    coach = make.user("coach", organisation_id=programme)
+    handoff_id, client_id = make.handoff(programme_id=programme)
+    partner_org = make.organisation(partner_kind, municipality=municipality)
+    partner = make.user("partner", organisation_id=partner_org)
+    director = make.user("director", organisation_id=make.organisation("municipality", municipality=municipality))
+    domain = {"debt_relief": LifeDomain.FINANCES, "addiction_care": LifeDomain.MENTAL_HEALTH}[partner_kind]
+    with app.test_request_context():
+        from hub.consent.service import record_consent
+        from hub.referrals.models import Handoff
+        from hub.referrals.service import accept_handoff
+
+        coach_user = db.session.get(User, coach.id)
+        accept_handoff(coach_user, db.session.get(Handoff, handoff_id), NOW)
+        record_consent(coach_user, client_id=client_id, recipient_organisation_id=partner_org,
+                       purpose="service_referral", scope=[domain.value], method="verbal", statement="ja", now=NOW)
+        referral = refer(coach_user, client_id, partner_org, domain, None, NOW)
+        db.session.commit()
+        return {"referral_id": referral.id, "coach": coach, "partner": partner, "director": director}
+
+
+def _sweep(app, at):
+    with app.app_context():
+        return escalate_overdue(at)
+
+
+def _escalations(app, referral_id):
+    with app.app_context():
+        return [(e.level, e.state.value, e.episode) for e in db.session.scalars(
+            select(Escalation).where(Escalation.service_referral_id == referral_id).order_by(Escalation.id))]
+
+
+def test_an_unacknowledged_referral_escalates_after_three_working_days(app, make):
+    chain = _chain(app, make)
+    assert _sweep(app, NOW + timedelta(days=3)) == {"level_1": 0, "level_2": 0, "level_3": 0}  # Thursday: 3 days
+    assert _sweep(app, NOW + timedelta(days=3, minutes=1))["level_1"] == 1
+    assert _escalations(app, chain["referral_id"]) == [(1, "open", 1)]
+    with app.app_context():
+        told = set(db.session.scalars(select(Notification.user_id)))
+    assert {chain["partner"].id, chain["coach"].id} <= told and chain["director"].id not in told
+
+
+def test_the_ladder_climbs_to_the_chain_director(app, make):
+    chain = _chain(app, make)
+    first = NOW + timedelta(days=3, hours=1)  # Thursday
+    _sweep(app, first)
+    assert _sweep(app, first + timedelta(days=4))["level_2"] == 0  # Monday: 2 working days later
+    assert _sweep(app, first + timedelta(days=5, hours=1))["level_2"] == 1  # Tuesday: 3 working days
+    assert _sweep(app, first + timedelta(days=12, hours=2))["level_3"] == 1  # 5 working days after level 2
+    assert [level for level, _state, _episode in _escalations(app, chain["referral_id"])] == [1, 2, 3]
+    with app.app_context():
+        director_told = db.session.scalar(select(func.count()).where(Notification.user_id == chain["director"].id))
+    assert director_told == 1
+
+
+def test_an_escalation_closes_itself_when_the_referral_moves_on(app, make):
+    chain = _chain(app, make)
+    _sweep(app, NOW + timedelta(days=4))
+    with app.test_request_context():
+        referral = db.session.get(ServiceReferral, chain["referral_id"])
+        record_event(db.session.get(User, chain["partner"].id), referral, Status.RECEIVED, NOW + timedelta(days=5))
+        db.session.commit()
+        escalation_row = db.session.scalar(select(Escalation))
+        assert escalation_row.state.value == "resolved" and escalation_row.resolution_hours == 24.0
+    assert _sweep(app, NOW + timedelta(days=5, minutes=1))["level_1"] == 0  # the new status has its own clock
+
+
+def test_time_on_hold_for_the_client_does_not_count(app, make):
+    chain = _chain(app, make)
+    with app.test_request_context():
+        coach = db.session.get(User, chain["coach"].id)
+        referral = db.session.get(ServiceReferral, chain["referral_id"])
+        record_event(coach, referral, Status.ON_HOLD, NOW + timedelta(days=1), reason="client")
+        record_event(coach, referral, Status.REQUESTED, NOW + timedelta(days=8))  # back a week later
+        db.session.commit()
+    # 3 working days of clock: 1 before the hold (Mon->Tue) and 2 after (Tue 8 Dec -> Thu 10 Dec)
+    assert _sweep(app, NOW + timedelta(days=10))["level_1"] == 0
+    assert _sweep(app, NOW + timedelta(days=10, hours=1))["level_1"] == 1
+
+
+def test_a_hold_on_the_partners_side_keeps_the_clock_running(app, make):
+    chain = _chain(app, make)
+    with app.test_request_context():
+        referral = db.session.get(ServiceReferral, chain["referral_id"])
+        record_event(db.session.get(User, chain["coach"].id), referral, Status.ON_HOLD, NOW + timedelta(hours=1),
+                     reason="partner")
+        db.session.commit()
+    assert _sweep(app, NOW + timedelta(days=3, hours=1))["level_1"] == 1
+
+
+def test_urgent_debt_relief_has_the_shorter_norm(app, make):
+    """Debt relief: 4 weeks for a first conversation, 3 working days when eviction threatens."""
+    chain = _chain(app, make)
+    with app.test_request_context():
+        referral = db.session.get(ServiceReferral, chain["referral_id"])
+        record_event(db.session.get(User, chain["partner"].id), referral, Status.WAITLISTED, NOW)
+        db.session.commit()
+    assert _sweep(app, NOW + timedelta(days=10))["level_1"] == 0  # not urgent: 20 working days
+    with app.app_context():
+        db.session.get(ServiceReferral, chain["referral_id"]).urgent = True
+        db.session.commit()
+    assert _sweep(app, NOW + timedelta(days=10, minutes=1))["level_1"] == 1
+
+
+def test_a_chain_directors_override_wins_for_partners_in_that_municipality(app, make):
+    from hub.referrals.service_referral_models import SlaOverride
+
+    chain = _chain(app, make)
+    with app.app_context():
+        db.session.add(SlaOverride(municipality="arnhem", status=Status.REQUESTED, working_days=10,
+                                   set_by_id=chain["director"].id))
+        db.session.commit()
+    assert _sweep(app, NOW + timedelta(days=7))["level_1"] == 0  # the default (3) would have fired
+    assert _sweep(app, NOW + timedelta(days=15))["level_1"] == 1
+
+
+def test_a_second_sweep_raises_nothing_again(app, make):
+    _chain(app, make)
+    assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
+    assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Escalation)) == 1
+
+
+def test_a_sweep_killed_midway_leaves_nothing_half_done(app, make, monkeypatch):
+    chain = _chain(app, make)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("the scheduler process is killed before notifying")
+
+    monkeypatch.setattr(escalation, "_notify_new", killed)
+    with app.app_context(), pytest.raises(KeyboardInterrupt):
+        escalate_overdue(NOW + timedelta(days=4))
+    monkeypatch.undo()
+    assert _escalations(app, chain["referral_id"]) == []  # rolled back with the notifications
+    assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
+    assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 0
+
+
+@pytest.mark.committed
+def test_three_sweeps_at_the_same_time_raise_each_escalation_once(isolated_app):
+    app = isolated_app
+    make = Factory(app)
+    freeze(NOW)
+    referrals = [_chain(app, make)["referral_id"] for _ in range(3)]
+    start = threading.Barrier(3)
+    results, errors = [], []
+
+    def sweep():
+        try:
+            start.wait()
+            results.append(_sweep(app, NOW + timedelta(days=4)))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sweep) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(r["level_1"] for r in results) == 3
+    with app.app_context():
+        rows = db.session.execute(select(Escalation.service_referral_id, func.count())
+                                  .group_by(Escalation.service_referral_id)).all()
+        notifications = db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.subject == "A referral is stalled"))
+    assert sorted(rows) == [(r, 1) for r in sorted(referrals)]
+    assert notifications == 6  # per referral: its partner's contact and its coach, once
+
+
+def test_the_sweep_and_the_outbox_are_scheduled_safely(app):
+    jobs = {job.id: job for job in build_scheduler(app).get_jobs()}
+    assert set(jobs) == set(JOBS) >= {"escalate_overdue", "deliver_outbox"}
+    assert jobs["escalate_overdue"].trigger.interval == timedelta(minutes=15)
+    assert jobs["deliver_outbox"].trigger.interval == timedelta(minutes=1)
+    assert all(job.max_instances == 1 and job.coalesce and job.misfire_grace_time for job in jobs.values())
+
+
+def test_the_escalate_command_sweeps_as_of_a_moment(runner, app, make):
+    _chain(app, make)
+    result = runner.invoke(args=["hub", "escalate", "--as-of", (NOW + timedelta(days=4)).isoformat()])
+    assert result.exit_code == 0, result.output
+    assert '"level_1": 1' in result.output
+    refused = runner.invoke(args=["hub", "escalate", "--as-of", "2026-11-27T10:00:00"])
+    assert refused.exit_code == 2 and "zone" in refused.output
+
+
+def test_escalations_are_listed_for_those_who_must_act(client, api_login, app, make):
+    chain = _chain(app, make)
+    _sweep(app, NOW + timedelta(days=4))
+    freeze(NOW + timedelta(days=4))
+    for account, expected in ((chain["partner"], 1), (chain["coach"], 1), (chain["director"], 0),
+                              (make.user("partner"), 0)):
+        body = client.get("/api/v1/escalations?state=open", headers=api_login(account)).get_json()
+        assert len(body["items"]) == expected, account.role
+    assert client.get("/api/v1/escalations", headers=api_login(make.user("referrer"))).status_code == 403
