@@ -1,6 +1,6 @@
 """Escalation of stalled referrals: norms in working days, the ladder, and exactly once."""
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
