@@ -23,9 +23,12 @@ demo: db
 	$(FLASK) hub demo > /dev/null
 
 ## make run: set up, migrate, load demo data and serve on http://127.0.0.1:5000
+## (the scheduler runs beside it: escalation sweep, e-mail outbox, reminders; Ctrl-C stops both)
 run: demo
-	@echo "Serving the hub on http://127.0.0.1:5000 (Ctrl-C stops it)"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving the hub on http://127.0.0.1:5000 with its scheduler (Ctrl-C stops both)"
+	@$(FLASK) hub scheduler > instance/scheduler.log 2>&1 & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host 127.0.0.1 --port 5000
 
 ## make test: set up, lint, and run the tests (SQLite; PostgreSQL too when HUB_TEST_DATABASE_URL is set)
 test: $(STAMP) translations lint

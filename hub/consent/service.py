@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from hub.audit.models import AuditAction
@@ -126,10 +127,9 @@ def withdraw_consent(actor: User, consent: Consent, reason: str, now: datetime,
         from hub.referrals.service_referrals import hold_for_withdrawn_consent  # referrals build on consent
 
         hold_for_withdrawn_consent(consent, now)
-    subject = _("A client withdrew consent")
-    body = _("Consent %(id)s (%(purpose)s) for %(organisation)s was withdrawn. From now on the hub shows "
-             "nothing of this client to %(organisation)s under that consent.",
-             id=consent.id, purpose=consent.purpose.value, organisation=consent.recipient.name)
+    subject = _l("A client withdrew consent")
+    body = _l("Consent %(id)s for %(organisation)s was withdrawn. From now on the hub shows nothing of this client "
+              "to %(organisation)s under that consent.", id=consent.id, organisation=consent.recipient.name)
     told = set()
     for user in [*contact_users(consent.recipient_organisation_id), *(coaches or [])]:
         if user.id not in told:

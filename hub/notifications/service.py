@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
 from hub.auth.models import User
@@ -30,8 +31,11 @@ CLAIM_LEASE = timedelta(minutes=5)  # a claim by a crashed scheduler expires aft
 BATCH = 50
 
 
-def notify(user: User, subject: str, body: str) -> Notification:
-    """Queue a notification for `user`; it is e-mailed only if the caller's transaction commits."""
+def notify(user: User, subject, body) -> Notification:
+    """Queue a notification for `user`; it is e-mailed only if the caller's transaction commits.
+    Pass lazy strings (`lazy_gettext`) and they are worded in the recipient's own language."""
+    with force_locale(user.locale or current_app.config["HUB"].default_locale):
+        subject, body = str(subject), str(body)
     notification = Notification(user=user, subject=subject, body=body)
     db.session.add(notification)
     return notification

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -168,11 +169,8 @@ def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
     partner_staff = _users_by(User.organisation_id, partner_ids, Role.PARTNER)
     coaches = _coaches_by_client({r.client_id for r in rows})
     directors = _directors_by_municipality({r.municipality.lower() for r in rows if r[1] == 3})
-    subject = _("A referral is stalled")
-    notifications = []
+    planned = []
     for _id, level, referral_id, client_id, partner_id, municipality in rows:
-        body = _("Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub.",
-                 id=referral_id, level=level)
         recipients = set(coaches.get(client_id, ()))
         if level == 1:
             recipients |= set(contacts.get(partner_id, ()))
@@ -180,8 +178,17 @@ def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
             recipients |= set(partner_staff.get(partner_id, ()))
         if level == 3:
             recipients |= set(directors.get(municipality.lower(), ()))
-        notifications += [{"user_id": user_id, "subject": subject, "body": body, "created_at": now,
-                           "email_status": "pending", "email_attempts": 0} for user_id in sorted(recipients)]
+        planned += [(user_id, referral_id, level) for user_id in sorted(recipients)]
+    locales = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_({p[0] for p in planned}))).all())
+    default_locale = current_app.config["HUB"].default_locale
+    notifications = []
+    for user_id, referral_id, level in planned:
+        with force_locale(locales.get(user_id) or default_locale):  # in the recipient's own language
+            subject = _("A referral is stalled")
+            body = _("Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub.",
+                     id=referral_id, level=level)
+        notifications.append({"user_id": user_id, "subject": subject, "body": body, "created_at": now,
+                              "email_status": "pending", "email_attempts": 0})
     if notifications:
         db.session.execute(insert(Notification), notifications)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
 
 from hub.audit.models import AuditAction, AuditResult
@@ -69,7 +70,7 @@ def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain,
     record("referrals:service_referral:requested", AuditAction.CREATE, object_type="service_referral",
            object_id=referral.id, client_id=client.id, user=actor, ground=consent.ground)
     for user in contact_users(partner.id):
-        notify(user, _("New referral"), _("You have a new referral in the hub."))
+        notify(user, _l("New referral"), _l("You have a new referral in the hub."))
     return referral
 
 
@@ -226,7 +227,7 @@ def _apply(referral: ServiceReferral, status: Status, occurred_at: datetime, now
         referral.closed_at = occurred_at
     record(f"referrals:service_referral:{status.value}", AuditAction.UPDATE, object_type="service_referral",
            object_id=referral.id, client_id=referral.client_id, user=actor)
-    _tell_other_side(referral, actor, _("A referral changed"), _("A referral of yours has a new status in the hub."))
+    _tell_other_side(referral, actor, _l("A referral changed"), _l("A referral of yours has a new status in the hub."))
     return event
 
 
@@ -309,7 +310,7 @@ def post_message(actor: User, referral: ServiceReferral, body: str, now: datetim
     db.session.flush()
     record("referrals:message:sent", AuditAction.CREATE, object_type="message", object_id=message.id,
            client_id=referral.client_id, user=actor, ground=ground)
-    _tell_other_side(referral, actor, _("New message"), _("You have a new message about a referral in the hub."))
+    _tell_other_side(referral, actor, _l("New message"), _l("You have a new message about a referral in the hub."))
     return message
 
 
