@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.clock import utcnow
@@ -120,3 +121,180 @@ class Handoff(RowBound, db.Model):
         Index("ix_handoffs_queue", "to_organisation_id", "status", "submitted_at"),
         Index("ix_handoffs_from", "from_organisation_id", "submitted_at"),
     )
+
+
+# --- the trajectory: phases with their full history, the plan, the outcome ---------------------
+
+class Phase(StrEnum):
+    CONTACT = "contact"
+    ORIENTATION = "orientation"
+    EXECUTION = "execution"
+    AFTERCARE = "aftercare"
+
+
+class TrajectoryOutcome(StrEnum):
+    EXITED = "exited"
+    DROPPED_OUT = "dropped_out"
+    MOVED = "moved"
+    OTHER = "other"
+
+
+class ExitDestination(StrEnum):
+    """Where an exited client went (the uniform registration's effective outflow)."""
+
+    PAID_WORK = "paid_work"
+    EDUCATION = "education"
+    DAY_ACTIVITIES = "day_activities"
+    BENEFITS = "benefits"
+
+
+class Trajectory(RowBound, db.Model):
+    """One run of a client through the exit programme, opened when the handoff is accepted; a
+    re-entry opens the next one for the same client (same Client row, same story)."""
+
+    __tablename__ = "trajectories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    number: Mapped[int] = mapped_column(SmallInteger)  # 1 for the first, 2 for the first re-entry, ...
+    programme_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"))  # whose coach and backup coach lead it
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("trajectories.id"))
+    opened_on: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outcome: Mapped[TrajectoryOutcome | None] = mapped_column(enum_column(TrajectoryOutcome, 15))
+    destination: Mapped[ExitDestination | None] = mapped_column(enum_column(ExitDestination, 20))
+    closing_note_sealed: Mapped[str | None] = mapped_column("closing_note", Text)
+
+    client: Mapped[Client] = relationship()
+    handoff: Mapped[Handoff] = relationship()
+    phases: Mapped[list[TrajectoryPhase]] = relationship(
+        back_populates="trajectory", order_by="(TrajectoryPhase.started_on, TrajectoryPhase.id)",
+        cascade="all, delete-orphan")
+    goals: Mapped[list[Goal]] = relationship(back_populates="trajectory", order_by="Goal.id",
+                                             cascade="all, delete-orphan")
+
+    closing_note = encrypted_field("closing_note_sealed", "trajectories.closing_note")
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "number", name="uq_trajectories_client_number"),
+        # at most one open trajectory per client, whoever tries to open a second one at the same time
+        Index("uq_trajectories_client_open", "client_id", unique=True,
+              sqlite_where=sql_text("closed_on IS NULL"), postgresql_where=sql_text("closed_on IS NULL")),
+        # the caseload: open trajectories of the handoffs a coach leads or backs up
+        Index("ix_trajectories_handoff_open", "handoff_id", "closed_on"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
+
+    @property
+    def current_phases(self) -> list[TrajectoryPhase]:
+        return [period for period in self.phases if period.ended_on is None]
+
+
+class TrajectoryPhase(RowBound, db.Model):
+    """One period in one phase: phases may repeat (a fall-back) and overlap (two at once)."""
+
+    __tablename__ = "trajectory_phases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectories.id"))
+    phase: Mapped[Phase] = mapped_column(enum_column(Phase, 12))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note_sealed: Mapped[str | None] = mapped_column("note", Text)  # e.g. why the client fell back
+
+    trajectory: Mapped[Trajectory] = relationship(back_populates="phases")
+    note = encrypted_field("note_sealed", "trajectory_phases.note")
+
+    __table_args__ = (Index("ix_trajectory_phases_current", "trajectory_id", "ended_on"),)
+
+    def days(self, today: date) -> int:
+        return ((self.ended_on or today) - self.started_on).days
+
+
+class Goal(RowBound, db.Model):
+    """A plan goal in one life domain: from the score now to the target score (1-10) by a deadline.
+    Its score changes only by new progress entries, so the history stays; it counts as achieved
+    while its latest score reaches the target."""
+
+    __tablename__ = "trajectory_goals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    trajectory_id: Mapped[int] = mapped_column(ForeignKey("trajectories.id"))
+    domain: Mapped[LifeDomain] = mapped_column(enum_column(LifeDomain, 20))
+    description_sealed: Mapped[str | None] = mapped_column("description", Text)
+    target: Mapped[int] = mapped_column(SmallInteger)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    achieved_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    trajectory: Mapped[Trajectory] = relationship(back_populates="goals")
+    progress: Mapped[list[GoalProgress]] = relationship(
+        back_populates="goal", order_by="(GoalProgress.recorded_at, GoalProgress.id)", cascade="all, delete-orphan")
+    subgoals: Mapped[list[SubGoal]] = relationship(back_populates="goal", order_by="SubGoal.position",
+                                                   cascade="all, delete-orphan")
+
+    description = encrypted_field("description_sealed", "trajectory_goals.description")
+
+    # the caseload counts open goals and finds the next deadline per trajectory
+    __table_args__ = (Index("ix_trajectory_goals_open", "trajectory_id", "achieved_on", "deadline"),)
+
+    @property
+    def score(self) -> int | None:
+        """The latest score (the first progress entry holds the score when the goal was set)."""
+        return self.progress[-1].score if self.progress else None
+
+    @property
+    def start_score(self) -> int | None:
+        return self.progress[0].score if self.progress else None
+
+
+class GoalProgress(RowBound, db.Model):
+    """One score update of a goal, never overwritten: together they show the progress."""
+
+    __tablename__ = "trajectory_goal_progress"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("trajectory_goals.id"))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    note_sealed: Mapped[str | None] = mapped_column("note", Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    goal: Mapped[Goal] = relationship(back_populates="progress")
+    note = encrypted_field("note_sealed", "trajectory_goal_progress.note")
+
+    __table_args__ = (Index("ix_trajectory_goal_progress_goal", "goal_id", "recorded_at"),)
+
+
+class SubGoal(RowBound, db.Model):
+    """A step towards a goal, with its own deadline; done when the coach marks it so."""
+
+    __tablename__ = "trajectory_subgoals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("trajectory_goals.id"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    text_sealed: Mapped[str] = mapped_column("text", Text)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+
+    goal: Mapped[Goal] = relationship(back_populates="subgoals")
+    text = encrypted_field("text_sealed", "trajectory_subgoals.text")
+
+    __table_args__ = (UniqueConstraint("goal_id", "position", name="uq_trajectory_subgoals_goal_position"),)

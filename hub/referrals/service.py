@@ -114,6 +114,9 @@ def accept_handoff(actor: User, handoff: Handoff, now: datetime, coach_id: int |
                    _("The exit programme accepted handoff %(id)s and assigned a coach.", id=handoff.id))
     record("referrals:handoff:accepted", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
            client_id=handoff.client_id, user=actor)
+    from hub.referrals.trajectory import open_on_acceptance  # here: that module builds on this one
+
+    open_on_acceptance(actor, handoff, now)
     return handoff
 
 
