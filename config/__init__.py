@@ -103,6 +103,8 @@ class Config:
                               "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')")
         if not self.base_url.startswith("https://"):
             raise ConfigError("production needs HUB_BASE_URL with https://")
+        if self.smtp_url and self.smtp_url.startswith("smtp://") and "@" in self.smtp_url:
+            raise ConfigError("HUB_SMTP_URL sends a password without TLS: use smtp+starttls:// or smtps://")
 
     def flask_settings(self, instance_path: str) -> dict:
         """The Flask and extension settings derived from this configuration."""
@@ -113,7 +115,8 @@ class Config:
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # hide_parameters: a database error in the log never shows the values (client data, e-mail)
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
             "TESTING": self.testing,
             "SESSION_COOKIE_NAME": "__Host-hub" if secure else "hub",
             "SESSION_COOKIE_HTTPONLY": True,

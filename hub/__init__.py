@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import Config, ConfigError
 from hub import http
@@ -41,6 +42,7 @@ def create_app(config: Config | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
+    app.url_map.converters["int"] = DatabaseIntConverter
     _register_blueprints(app)
     http.init_app(app, production=config.production)
 
@@ -64,6 +66,15 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:id>` only up to the largest id the databases store (2**31 - 1): a larger number is a
+    404 like any unknown id, not a database error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def _register_blueprints(app: Flask) -> None:
     from hub.api import init_api
     from hub.audit.views import bp as audit_views
@@ -78,17 +89,20 @@ def _register_blueprints(app: Flask) -> None:
     from hub.referrals.api import blp as referrals_api
     from hub.referrals.escalation_api import blp as escalations_api
     from hub.referrals.service_referral_api import blp as service_referrals_api
+    from hub.referrals.service_referral_views import bp as service_referral_views
     from hub.referrals.trajectory_api import blp as trajectory_api
     from hub.referrals.views import bp as referrals_views
+    from hub.reports.api import blp as reports_api
+    from hub.reports.views import bp as reports_views
     from hub.views import bp as core_views
 
     api_blueprints = [auth_api, partners_api, referrals_api, trajectory_api, consent_api, service_referrals_api,
-                      escalations_api]
+                      escalations_api, reports_api]
     init_api(app, api_blueprints)
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery
     for blueprint in (core_views, auth_views, partners_views, audit_views, notifications_views, referrals_views,
-                      consent_views):
+                      consent_views, service_referral_views, reports_views):
         app.register_blueprint(blueprint)
 
 

@@ -18,6 +18,8 @@ SEALED_COLUMNS: list[tuple[str, str, str, bool]] = [
     ("clients", "safe_contact", "clients.safe_contact", True),
     ("story_domains", "notes", "story_domains.notes", True),
     ("handoffs", "safety_concerns", "handoffs.safety_concerns", True),
+    ("handoffs", "decline_reason", "handoffs.decline_reason", True),
+    ("consents", "statement", "consents.statement", False),
     ("trajectories", "closing_note", "trajectories.closing_note", True),
     ("trajectory_phases", "note", "trajectory_phases.note", True),
     ("trajectory_goals", "description", "trajectory_goals.description", True),

@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from hub.auth.models import User
 from hub.extensions import db
+from hub.notifications.models import Notification
 from hub.partners.models import Organisation
 from tests.web import post_form, signed_in
 
@@ -25,21 +26,30 @@ def test_an_admin_cannot_give_a_role_that_does_not_fit_the_organisation(app, mak
     signed_in(client, make.user("admin"))
     police = make.organisation("police")
     response = post_form(client, "/admin/users", {"name": "Verkeerd", "email": "verkeerd@hub.test",
-                                                  "organisation_id": str(police), "role": "coach",
-                                                  "password": "kokosnoot regenjas 1987 vlieger"})
+                                                  "organisation_id": str(police), "role": "coach"})
     assert response.status_code == 422
     assert 'id="e-role"' in response.get_data(as_text=True), "the role field says why"
     with app.app_context():
         assert db.session.scalar(select(User).where(User.email == "verkeerd@hub.test")) is None
 
 
-def test_an_admin_cannot_give_a_weak_first_password(app, make, client):
+def test_an_admin_invites_and_never_knows_a_way_into_the_account(app, make, client):
+    """No break-glass: the admin chooses no password; the invitation link goes to the person, and
+    the organisation's staff hear of the new account."""
     signed_in(client, make.user("admin"))
-    response = post_form(client, "/admin/users", {"name": "Zwak", "email": "zwak@hub.test",
-                                                  "organisation_id": str(make.organisation("police")),
-                                                  "role": "referrer", "password": "password1234"})
-    assert response.status_code == 422
-    assert 'id="e-password"' in response.get_data(as_text=True)
+    programme = make.organisation("exit_programme")
+    colleague = make.user("coach", organisation_id=programme)
+    response = post_form(client, "/admin/users", {"name": "Nieuw", "email": "nieuw@hub.test",
+                                                  "organisation_id": str(programme), "role": "coach"})
+    assert response.status_code == 302
+    with app.app_context():
+        invited = db.session.scalar(select(User).where(User.email == "nieuw@hub.test"))
+        assert invited.activation_hash and not invited.totp_enrolled
+        told = db.session.scalars(select(Notification.user_id)).all()
+    assert invited.id in told and colleague.id in told
+    api = app.test_client().post("/api/v1/auth/login", json={"email": "nieuw@hub.test", "password": "x" * 12,
+                                                             "otp": "123456"})
+    assert api.status_code == 401
 
 
 def test_an_admin_cannot_disable_their_own_account(app, make, client):

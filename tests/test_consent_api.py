@@ -144,7 +144,8 @@ def test_the_database_refuses_to_delete_or_edit_a_consent(app, setting):
     with app.app_context():
         consent_id = db.session.scalar(select(Consent.id).where(Consent.client_id == client_id))
         for statement in ("DELETE FROM consents WHERE id = :id",
-                          "UPDATE consents SET statement = 'iets anders' WHERE id = :id",
+                          "UPDATE consents SET statement_hash = 'iets anders' WHERE id = :id",
+                          "UPDATE consents SET recipient_organisation_id = recorded_by_organisation_id WHERE id = :id",
                           "DELETE FROM consent_scope WHERE consent_id = :id"):
             savepoint = db.session.begin_nested()
             with pytest.raises(Exception, match="never"):
@@ -161,3 +162,19 @@ def test_a_withdrawal_is_added_once_and_then_the_consent_is_frozen(app, setting)
         with pytest.raises(Exception, match="never edited"):
             db.session.execute(text("UPDATE consents SET withdrawn_at = NULL WHERE id = :id"), {"id": consent_id})
         savepoint.rollback()
+
+
+def test_a_newer_narrower_consent_narrows_access_at_once(client, api_login, setting, app):
+    """The client says: from now on only finances, no longer housing. One new record does it."""
+    from hub.clock import utcnow
+    from hub.consent.service import decide
+
+    coach, client_id, partner_org, _ = setting
+    headers = api_login(coach)
+    client.post(f"/api/v1/clients/{client_id}/consents", json=consent_body(partner_org, scope=["finances", "housing"]),
+                headers=headers)
+    client.post(f"/api/v1/clients/{client_id}/consents", json=consent_body(partner_org, scope=["finances"]),
+                headers=headers)
+    with app.app_context():
+        assert decide(partner_org, client_id, "service_referral", "finances", utcnow()).allowed
+        assert not decide(partner_org, client_id, "service_referral", "housing", utcnow()).allowed

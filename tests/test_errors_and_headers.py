@@ -110,3 +110,10 @@ def test_production_adds_hsts_and_a_secure_host_only_cookie(tmp_path):
     assert app.config["SESSION_COOKIE_NAME"].startswith("__Host-")
     response = app.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_an_id_too_large_for_the_database_is_simply_not_found(client, make, api_login):
+    headers = api_login(make.user("coach"))
+    response = client.get(f"/api/v1/clients/{2**31}", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"

@@ -1,6 +1,6 @@
 """The warm handoff: told once, all or nothing; the referrer sees its status only."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hub.audit.models import AuditEvent
 from hub.consent.models import Consent
@@ -180,3 +180,27 @@ def test_the_dossier_leaves_out_what_the_handoff_consent_does_not_cover(client, 
     assert [d["domain"] for d in dossier["story"]["domains"]] == ["finances"]
     assert dossier["withheld"] == ["contact", "housing", "story"]
     assert "Woont boven de club" not in str(dossier)
+
+
+def test_a_decline_reason_stays_in_the_hub_and_out_of_the_notification(client, api_login, make, referrer, coach,
+                                                                        programme, app):
+    handoff_id, _ = make.handoff(programme_id=programme, referrer=referrer)
+    client.post(f"/api/v1/referrals/{handoff_id}/decline", json={"reason": "Cliënt is minderjarig"},
+                headers=api_login(coach))
+    from hub.notifications.models import Notification
+    with app.app_context():
+        bodies = db.session.scalars(select(Notification.body).where(Notification.user_id == referrer.id)).all()
+        stored = db.session.scalar(text("SELECT decline_reason FROM handoffs"))
+    assert bodies and not any("minderjarig" in body for body in bodies)
+    assert stored.startswith("v1:")
+    status = client.get(f"/api/v1/referrals/{handoff_id}", headers=api_login(referrer)).get_json()
+    assert status["decline_reason"] == "Cliënt is minderjarig"
+
+
+def test_a_handoff_whose_consent_was_withdrawn_cannot_be_accepted(client, api_login, make, coach, programme):
+    handoff_id, client_id = make.handoff(programme_id=programme)
+    headers = api_login(coach)
+    consent_id = client.get(f"/api/v1/clients/{client_id}/consents", headers=headers).get_json()["items"][0]["id"]
+    client.post(f"/api/v1/consents/{consent_id}/withdraw", json={"reason": "Toch niet"}, headers=headers)
+    response = client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers)
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "consent_required"

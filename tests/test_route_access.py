@@ -9,6 +9,7 @@ PUBLIC = {
     "/login": "the sign-in form",
     "/login/code": "the second sign-in step (needs the password step in the same browser session)",
     "/login/enrol": "first-time set-up of the authenticator (needs the password step too)",
+    "/activate/<token>": "an invitation's one-time link (the token is the credential)",
     "/language": "the language switch on the sign-in page",
     "/healthz": "for load balancers; no data",
     "/static/<path:filename>": "style sheets",

@@ -232,3 +232,33 @@ def test_the_overview_shows_open_referrals_with_what_is_late(client, chain, api_
     assert [(r["id"], r["days_waiting"], r["late"]) for r in overview] == [(referral_id, 5, True)]
     inbox = client.get("/api/v1/service-referrals?status=requested", headers=chain["partner_headers"]).get_json()
     assert [r["id"] for r in inbox["items"]] == [referral_id]
+
+
+def test_after_a_withdrawal_the_partner_no_longer_reads_the_coachs_notes(client, chain):
+    referral_id = refer(client, chain).get_json()["id"]
+    client.post(f"/api/v1/consents/{chain['consent_id']}/withdraw", headers=chain["coach_headers"],
+                json={"reason": "Cliënt wil het zelf regelen"})
+    body = client.get(f"/api/v1/service-referrals/{referral_id}", headers=chain["partner_headers"])
+    assert "Beslag op loon" not in body.get_data(as_text=True)
+
+
+def test_a_referral_held_for_consent_cannot_resume_without_new_consent(client, chain):
+    referral_id = refer(client, chain).get_json()["id"]
+    client.post(f"/api/v1/consents/{chain['consent_id']}/withdraw", headers=chain["coach_headers"],
+                json={"reason": "Cliënt twijfelt"})
+    path = f"/api/v1/service-referrals/{referral_id}/events"
+    resumed = client.post(path, headers=chain["coach_headers"], json={"status": "requested"})
+    assert resumed.status_code == 403 and resumed.get_json()["error"]["code"] == "consent_required"
+    assert client.post(path, headers=chain["coach_headers"], json={"status": "cancelled"}).status_code == 201
+
+
+def test_without_the_handoff_consent_the_coach_loses_the_referrals_too(client, chain):
+    referral_id = refer(client, chain).get_json()["id"]
+    consents = client.get(f"/api/v1/clients/{chain['client_id']}/consents",
+                          headers=chain["coach_headers"]).get_json()["items"]
+    handoff_consent = next(c for c in consents if c["purpose"] == "handoff")
+    client.post(f"/api/v1/consents/{handoff_consent['id']}/withdraw", headers=chain["coach_headers"],
+                json={"reason": "Cliënt stopt met het programma"})
+    assert client.get(f"/api/v1/service-referrals/{referral_id}", headers=chain["coach_headers"]).status_code == 404
+    assert client.get(f"/api/v1/service-referrals/{referral_id}/messages",
+                      headers=chain["coach_headers"]).status_code == 404

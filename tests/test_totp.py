@@ -87,3 +87,10 @@ def test_requests_racing_with_the_same_code_on_several_workers_sign_in_once(app,
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200] + [401] * (attempts - 1)
+
+
+def test_digits_from_another_script_are_refused_not_a_crash(client, make):
+    coach = make.user("coach")
+    response = client.post("/api/v1/auth/login", json={"email": coach.email, "password": coach.password,
+                                                       "otp": "١٢٣٤٥٦"})
+    assert response.status_code in (401, 422)

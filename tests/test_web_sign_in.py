@@ -65,9 +65,10 @@ def test_the_code_step_expires_five_minutes_after_the_password_step(make, client
 
 
 def _enrol(client, account):
-    """The first sign-in of an account made on the admin screen: returns (secret, recovery codes)."""
-    response = password_step(client, account)
-    assert response.status_code == 302
+    """The invited person follows the link, chooses a password, enrols: returns (secret, recovery codes)."""
+    response = post_form(client, f"/activate/{account.token}", {"password": account.password,
+                                                                "password_again": account.password})
+    assert response.status_code == 302, response.get_data(as_text=True)
     assert response.location.endswith("/login/enrol")
     assert client.get("/login/code").status_code == 302, "no way around the enrolment"
     page = client.get("/login/enrol")
@@ -86,9 +87,37 @@ def _admin_creates_user(app, make) -> SimpleNamespace:
     organisation_id = make.organisation("exit_programme")
     response = post_form(admin_browser, "/admin/users", {
         "name": "Nieuwe Coach", "email": "nieuw@hub.test", "organisation_id": str(organisation_id),
-        "role": "coach", "password": "zonnebloem trapleuning 1961 ster"})
+        "role": "coach"})
     assert response.status_code == 302, response.get_data(as_text=True)
-    return SimpleNamespace(email="nieuw@hub.test", password="zonnebloem trapleuning 1961 ster")
+    flashed = admin_browser.get("/admin/users").get_data(as_text=True)  # development: the link is shown
+    token = re.search(r"/activate/([A-Za-z0-9_-]+)", flashed).group(1)
+    return SimpleNamespace(email="nieuw@hub.test", password="zonnebloem trapleuning 1961 ster", token=token)
+
+
+def test_an_invitation_link_works_once(app, make, client):
+    account = _admin_creates_user(app, make)
+    _enrol(client, account)
+    again = post_form(app.test_client(), f"/activate/{account.token}",
+                      {"password": "nog een ander wachtwoord 77", "password_again": "nog een ander wachtwoord 77"},
+                      form_page=f"/activate/{account.token}")
+    assert again.status_code == 404
+
+
+def test_an_invitation_refuses_a_weak_or_mistyped_password(app, make, client):
+    account = _admin_creates_user(app, make)
+    weak = post_form(client, f"/activate/{account.token}",
+                     {"password": "password1234", "password_again": "password1234"})
+    assert weak.status_code == 422 and 'id="e-password"' in weak.get_data(as_text=True)
+    typo = post_form(client, f"/activate/{account.token}", {"password": account.password, "password_again": "x"})
+    assert typo.status_code == 422 and 'id="e-password_again"' in typo.get_data(as_text=True)
+
+
+def test_an_expired_invitation_is_refused(app, make, client):
+    account = _admin_creates_user(app, make)
+    next_step(4 * 24 * 3600)
+    response = post_form(client, f"/activate/{account.token}", {"password": account.password,
+                                                                "password_again": account.password})
+    assert response.status_code == 404
 
 
 def test_a_new_user_enrols_sees_ten_recovery_codes_and_each_works_once(app, make, client):

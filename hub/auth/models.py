@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     # The last TOTP time step accepted: a code is accepted once only (updated atomically).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     locale: Mapped[str | None] = mapped_column(String(5))
+    # an invitation: the hash of a one-time link to set one's own password (accounts made on the web)
+    activation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    activation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,7 +8,7 @@ from hub.vocab import Role
 class LoginSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=3, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
-    otp = fields.String(required=True, validate=validate.Regexp(r"^\s*\d{6}\s*$", error="Six digits."))
+    otp = fields.String(required=True, validate=validate.Regexp(r"^\s*[0-9]{6}\s*$", error="Six digits."))
 
 
 class TokenSchema(Schema):
@@ -44,8 +44,14 @@ class PasswordChangeForm(Schema):
 
 
 class UserCreateForm(Schema):
+    """An admin invites: no password (the person chooses it through a one-time link)."""
+
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     organisation_id = fields.Integer(required=True)
     role = fields.Enum(Role, by_value=True, required=True)
+
+
+class ActivationForm(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
+    password_again = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pyotp
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from hub.audit.models import AuditAction, AuditResult
@@ -16,11 +19,13 @@ from hub.auth.models import AuthSession, LoginAttempt, User
 from hub.auth.passwords import hash_password, password_problems, verify_password
 from hub.auth.sessions import end_all_sessions, start_session
 from hub.clock import utcnow
-from hub.errors import Conflict, Forbidden, Invalid, RateLimited, Unauthorized
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 from hub.extensions import db
 from hub.notifications.service import notify
 from hub.partners.models import Organisation
 from hub.vocab import Role, role_fits_kind
+
+ACTIVATION_VALID = timedelta(days=3)
 
 
 def normalise_email(email: str) -> str:
@@ -35,11 +40,54 @@ def find_user_by_email(email: str) -> User | None:
 
 def create_user(*, email: str, name: str, organisation_id: int, role: Role | str, password: str,
                 with_totp: bool, actor: User | None = None) -> tuple[User, str | None]:
-    """Create an account; with `with_totp` it gets its TOTP secret now and the otpauth URI is returned.
+    """Create an account with a password; with `with_totp` it gets its TOTP secret now and the
+    otpauth URI is returned (the server operator's `hub user create`)."""
+    return _create(email=email, name=name, organisation_id=organisation_id, role=role, password=password,
+                   with_totp=with_totp, actor=actor)
 
-    Accounts made by an admin on the web enrol their authenticator at their first sign-in instead,
-    so that nobody but the user ever sees the secret.
-    """
+
+def invite_user(actor: User, *, email: str, name: str, organisation_id: int, role: Role | str,
+                now: datetime) -> tuple[User, str]:
+    """An admin creates an account WITHOUT a password: the person sets their own password and
+    authenticator app through a one-time link sent to them. So an admin never knows a way into an
+    account, and cannot make one to read dossiers. The organisation's staff are told."""
+    user, _uri = _create(email=email, name=name, organisation_id=organisation_id, role=role, password=None,
+                         with_totp=False, actor=actor)
+    token = secrets.token_urlsafe(32)
+    user.activation_hash = _token_hash(token)
+    user.activation_expires_at = now + ACTIVATION_VALID
+    link = f"{current_app.config['HUB'].base_url}/activate/{token}"
+    notify(user, _l("Your account in the chain hub"),
+           _l("An account was made for you. Set your password and your authenticator app within 3 days: %(link)s",
+              link=link))
+    for colleague in db.session.scalars(select(User).where(
+            User.organisation_id == user.organisation_id, User.active.is_(True), User.id != user.id)):
+        notify(colleague, _l("A new account in your organisation"),
+               _l("An account was made for %(name)s (%(email)s) in your organisation. If you do not know this "
+                  "person, tell your administrator.", name=user.name, email=user.email))
+    return user, token
+
+
+def activate(token: str, password: str, now: datetime) -> User:
+    """Spend the one-time link: the person sets their password; the authenticator comes next."""
+    user = db.session.scalar(select(User).where(User.activation_hash == _token_hash(token)))
+    if user is None or not user.active or user.activation_expires_at is None or user.activation_expires_at <= now:
+        raise NotFound(_("This link is not valid (any more). Ask your administrator for a new one."))
+    problems = password_problems(password, email=user.email, name=user.name)
+    if problems:
+        raise Invalid(problems[0], fields={"password": problems})
+    user.password_hash, user.password_changed_at = hash_password(password), now
+    user.activation_hash = user.activation_expires_at = None
+    record("auth:user:activated", AuditAction.UPDATE, object_type="user", object_id=user.id, user=user)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _create(*, email: str, name: str, organisation_id: int, role: Role | str, password: str | None,
+            with_totp: bool, actor: User | None) -> tuple[User, str | None]:
     email = normalise_email(email)
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None:
@@ -53,14 +101,15 @@ def create_user(*, email: str, name: str, organisation_id: int, role: Role | str
         message = _("The role %(role)s does not fit an organisation of kind %(kind)s.",
                     role=role.value, kind=organisation.kind.value)
         raise Invalid(message, fields={"role": [message]})
-    problems = password_problems(password, email=email, name=name)
+    problems = [] if password is None else password_problems(password, email=email, name=name)
     if problems:
         raise Invalid(problems[0], fields={"password": problems})
     if find_user_by_email(email) is not None:
         message = _("There is already an account for %(email)s.", email=email)
         raise Conflict(message, fields={"email": [message]}, code="duplicate_email")
+    # without a password (an invitation), the hash is of a random secret nobody knows
     user = User(email=email, name=name.strip(), organisation=organisation, role=role,
-                password_hash=hash_password(password))
+                password_hash=hash_password(password if password is not None else secrets.token_urlsafe(32)))
     uri = None
     if with_totp:
         user.totp_secret = totp.new_secret()
@@ -100,21 +149,29 @@ def change_password(user: User, current: str, new: str, now: datetime) -> None:
     record("auth:password:changed", AuditAction.UPDATE, object_type="user", object_id=user.id, user=user)
 
 
-def begin_enrolment(user: User) -> str:
-    """Give a not yet enrolled user a fresh TOTP secret; returns the otpauth URI for the QR code."""
+def begin_enrolment(user: User, pending_secret: str | None) -> tuple[str, str]:
+    """A TOTP secret for a not yet enrolled user, kept by the caller (the browser session) until
+    confirmed, never stored before: returns (secret, otpauth URI for the QR code)."""
     if user.totp_enrolled:
         raise Conflict(_("Your authenticator app is already set up."))
-    if not user.totp_secret:
-        user.totp_secret = totp.new_secret()
-    return totp.provisioning_uri(user)
+    secret = pending_secret or totp.new_secret()
+    return secret, pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=totp.ISSUER)
 
 
-def confirm_enrolment(user: User, now: datetime) -> list[str]:
-    """Finish enrolment once a first code was accepted (`check_second_factor`); returns the
-    recovery codes, shown only once."""
-    if user.totp_enrolled or not user.totp_secret:
+def confirm_enrolment(user: User, secret: str, code: str, address: str, now: datetime) -> list[str]:
+    """Finish enrolment with a first valid code (within the failure limits); stores the secret and
+    returns the recovery codes, shown only once."""
+    if user.totp_enrolled:
         raise Conflict(_("Your authenticator app is already set up."))
-    user.totp_enrolled_at = now
+
+    def check() -> User | None:
+        step = totp.matching_step(secret, code, now)
+        if step is None:
+            return None
+        user.totp_secret, user.totp_last_step, user.totp_enrolled_at = secret, step, now
+        return user
+
+    _guarded_attempt(user.email, address, now, check)
     record("auth:totp:enrolled", AuditAction.UPDATE, object_type="user", object_id=user.id, user=user)
     return totp.issue_recovery_codes(user, now)
 

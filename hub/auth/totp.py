@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime
 
@@ -29,6 +30,8 @@ def provisioning_uri(user: User) -> str:
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step (now, or at most one either side) whose code equals `code`."""
     code = code.strip().replace(" ", "")
+    if not re.fullmatch(r"[0-9]{6}", code):  # ASCII digits only (compare_digest refuses other text)
+        return None
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // STEP_SECONDS
     found = None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from hub.auth import service
 from hub.auth.loader import WEB_SESSION_KEY
 from hub.auth.models import User
 from hub.auth.permissions import Permission, require
-from hub.auth.schemas import CodeForm, PasswordChangeForm, PasswordStepForm, UserCreateForm
+from hub.auth.schemas import ActivationForm, CodeForm, PasswordChangeForm, PasswordStepForm, UserCreateForm
 from hub.auth.sessions import end_session
 from hub.clock import utcnow
 from hub.errors import HubError, NotFound
@@ -92,29 +92,52 @@ def code():
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 def enrol():
-    """First sign-in: scan the QR code, confirm with a first code, keep the recovery codes."""
+    """First sign-in: scan the QR code, confirm with a first code, keep the recovery codes. The
+    secret lives in this browser's session until confirmed; only then is it stored."""
     user = _pending_user()
     if user is None or user.totp_enrolled:
         return redirect(url_for("auth.login"))
-    uri = service.begin_enrolment(user)
+    secret, uri = service.begin_enrolment(user, session.get("enrol_secret"))
+    session["enrol_secret"] = secret
     errors: dict = {}
     if request.method == "POST":
         data, errors = load_form(CodeForm)
         if data:
             try:
-                service.check_second_factor(user, data["code"], _address(), utcnow())
+                recovery_codes = service.confirm_enrolment(user, secret, data["code"], _address(), utcnow())
             except HubError as error:
                 flash(error.message, "error")
-                return _enrol_page(user, uri, {}), error.status
-            recovery_codes = service.confirm_enrolment(user, utcnow())
+                return _enrol_page(secret, uri, {}), error.status
             next_url = _finish_sign_in(user)
             return render_template("auth/recovery_codes.html", codes=recovery_codes, next_url=next_url)
-    return _enrol_page(user, uri, errors), 422 if errors else 200
+    return _enrol_page(secret, uri, errors), 422 if errors else 200
 
 
-def _enrol_page(user: User, uri: str, errors: dict):
+def _enrol_page(secret: str, uri: str, errors: dict):
     qr = segno.make(uri, error="m").svg_data_uri(scale=5, dark="#1b1b1f")
-    return render_template("auth/enrol.html", qr=qr, secret=user.totp_secret, errors=errors)
+    return render_template("auth/enrol.html", qr=qr, secret=secret, errors=errors)
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token: str):
+    """The one-time link of an invitation: choose one's own password, then set up the app."""
+    errors: dict = {}
+    if request.method == "POST":
+        data, errors = load_form(ActivationForm)
+        if data and data["password"] != data["password_again"]:
+            errors = {"password_again": [_("The two passwords differ.")]}
+        elif data:
+            try:
+                user = service.activate(token, data["password"], utcnow())
+            except HubError as error:
+                if error.status == 404:
+                    raise
+                errors = error.fields
+            else:
+                session.clear()
+                session["pending_user_id"], session["pending_since"] = user.id, utcnow().timestamp()
+                return redirect(url_for("auth.enrol"))
+    return render_template("auth/activate.html", errors=errors), 422 if errors else 200
 
 
 @bp.post("/logout")
@@ -160,14 +183,17 @@ def users():
         data, errors = load_form(UserCreateForm)
         if data:
             try:
-                user, _uri = service.create_user(
-                    email=data["email"], name=data["name"], organisation_id=data["organisation_id"],
-                    role=data["role"], password=data["password"], with_totp=False, actor=current_user)
+                user, token = service.invite_user(current_user, email=data["email"], name=data["name"],
+                                                  organisation_id=data["organisation_id"], role=data["role"],
+                                                  now=utcnow())
             except HubError as error:
                 errors = error.fields or {"email": [error.message]}
             else:
-                flash(_("Account created for %(email)s. They set up their authenticator app at their "
-                        "first sign-in.", email=user.email), "info")
+                flash(_("Account created for %(email)s. They get a one-time link by e-mail to choose their own "
+                        "password and set up their authenticator app.", email=user.email), "info")
+                if not current_app.config["HUB"].smtp_url and not current_app.config["HUB"].production:
+                    flash(_("Development only (no e-mail set up): the link is %(link)s",
+                            link=url_for("auth.activate", token=token, _external=True)), "info")
                 return redirect(url_for("auth.users"))
     page = request.args.get("page", 1, type=int)
     query = select(User).order_by(User.email)

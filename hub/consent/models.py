@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.auth.models import User
@@ -26,7 +26,7 @@ class Consent(db.Model):
     recipient_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     purpose: Mapped[ConsentPurpose] = mapped_column(enum_column(ConsentPurpose, 20))
     method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod, 10))
-    statement: Mapped[str] = mapped_column(Text)  # the exact text the client agreed to
+    statement: Mapped[str] = mapped_column(EncryptedText("consents.statement"))  # the exact text agreed to
     statement_hash: Mapped[str] = mapped_column(String(64))  # sha256 of that text
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_by_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))

@@ -36,24 +36,25 @@ def decide(organisation_id: int, client_id: int, purpose: ConsentPurpose | str, 
            at: datetime) -> Decision:
     """May `organisation_id` see `scope_item` of the client for `purpose` at `at`? Deny by default.
 
-    Allowed only by a consent for that recipient and purpose, in force at `at` (valid_from <= at <
-    valid_until, not withdrawn by then) whose scope holds the item. `scope_item=None` asks for the
-    client's basic profile: any consent in force for that recipient and purpose. Never cached: a
-    withdrawal counts from the very next call. Among several consents the newest decides.
+    The newest consent for that recipient and purpose in force at `at` (valid_from <= at <
+    valid_until, not withdrawn by then) decides: allowed when its scope holds the item. So a
+    client who narrows what a recipient may see does so by one new record, at once.
+    `scope_item=None` asks for the client's basic profile: allowed by any scope. Never cached: a
+    withdrawal counts from the very next call.
     """
     purpose = ConsentPurpose(purpose)
-    in_force = (Consent.valid_from <= at,
-                or_(Consent.valid_until.is_(None), Consent.valid_until > at),
-                or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > at))
-    query = select(Consent.id).where(Consent.client_id == client_id,
-                                     Consent.recipient_organisation_id == organisation_id,
-                                     Consent.purpose == purpose, *in_force)
-    if scope_item is not None:
-        query = query.join(ConsentScope).where(ConsentScope.item == scope_item)
-    consent_id = db.session.scalar(query.order_by(Consent.id.desc()).limit(1))
-    if consent_id is not None:
-        return Decision(True, consent_id, "allowed")
-    return Decision(False, None, _denial_reason(organisation_id, client_id, purpose, at))
+    newest = db.session.scalar(
+        select(Consent.id).where(
+            Consent.client_id == client_id, Consent.recipient_organisation_id == organisation_id,
+            Consent.purpose == purpose, Consent.valid_from <= at,
+            or_(Consent.valid_until.is_(None), Consent.valid_until > at),
+            or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > at))
+        .order_by(Consent.id.desc()).limit(1))
+    if newest is None:
+        return Decision(False, None, _denial_reason(organisation_id, client_id, purpose, at))
+    if scope_item is not None and db.session.get(ConsentScope, (newest, scope_item)) is None:
+        return Decision(False, None, "out_of_scope")
+    return Decision(True, newest, "allowed")
 
 
 def _denial_reason(organisation_id: int, client_id: int, purpose: ConsentPurpose, at: datetime) -> str:
@@ -62,8 +63,6 @@ def _denial_reason(organisation_id: int, client_id: int, purpose: ConsentPurpose
         Consent.purpose == purpose)).all()
     if not consents:
         return "no_consent"
-    if any(c.in_force(at) for c in consents):
-        return "out_of_scope"
     if any(c.withdrawn_at is not None and c.withdrawn_at <= at for c in consents):
         return "withdrawn"
     if any(c.valid_until is not None and c.valid_until <= at for c in consents):

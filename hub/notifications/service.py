@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
@@ -76,12 +77,13 @@ class SmtpSettings:
         self.password = unquote(parsed.password) if parsed.password else None
 
     def connect(self) -> smtplib.SMTP:
+        tls = ssl.create_default_context()  # certificates and host names verified
         if self.scheme == "smtps":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=20)
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=20, context=tls)
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=20)
             if self.scheme == "smtp+starttls":
-                smtp.starttls()
+                smtp.starttls(context=tls)
         if self.username:
             smtp.login(self.username, self.password or "")
         return smtp

@@ -106,7 +106,7 @@ class Handoff(RowBound, db.Model):
     backup_coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     first_contact_on: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decline_reason: Mapped[str | None] = mapped_column(String(500))
+    decline_reason_sealed: Mapped[str | None] = mapped_column("decline_reason", Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     client: Mapped[Client] = relationship()
@@ -114,6 +114,7 @@ class Handoff(RowBound, db.Model):
     to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
 
     safety_concerns = encrypted_field("safety_concerns_sealed", "handoffs.safety_concerns")
+    decline_reason = encrypted_field("decline_reason_sealed", "handoffs.decline_reason")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, select
 
 from hub.audit.models import AuditAction, AuditResult
@@ -54,9 +55,8 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> Handoff:
     record("referrals:handoff:submitted", AuditAction.CREATE, object_type="handoff", object_id=handoff.id,
            client_id=client.id, user=actor, ground=f"consent:{consent.id}")
     for coach in _coaches(programme.id):
-        notify(coach, _("New handoff waiting"), _("A new client was handed over to your programme (urgency: "
-                                                 "%(urgency)s). Open the intake queue in the hub.",
-                                                 urgency=handoff.urgency.value))
+        subject = _l("Urgent: new handoff waiting") if handoff.urgency == Urgency.HIGH else _l("New handoff waiting")
+        notify(coach, subject, _l("A new client was handed over to your programme. Open the intake queue in the hub."))
     return handoff
 
 
@@ -99,6 +99,9 @@ def accept_handoff(actor: User, handoff: Handoff, now: datetime, coach_id: int |
                    backup_coach_id: int | None = None) -> Handoff:
     """Take the client on: assign a coach (the actor unless named) and a backup coach."""
     _require_status(handoff, HandoffStatus.SUBMITTED)
+    if not decide(handoff.to_organisation_id, handoff.client_id, ConsentPurpose.HANDOFF, None, now).allowed:
+        raise Conflict(_("The client's consent for this handoff is no longer in force; it cannot be accepted."),
+                       code="consent_required")
     coach_id = coach_id or actor.id
     problems = {}
     for field, user_id in (("coach_id", coach_id), ("backup_coach_id", backup_coach_id)):
@@ -110,8 +113,8 @@ def accept_handoff(actor: User, handoff: Handoff, now: datetime, coach_id: int |
         raise Invalid(_("The handoff could not be accepted."), fields=problems)
     handoff.status, handoff.accepted_at, handoff.accepted_by_id = HandoffStatus.ACCEPTED, now, actor.id
     handoff.coach_id, handoff.backup_coach_id = coach_id, backup_coach_id
-    _tell_referrer(handoff, _("Your handoff was accepted"),
-                   _("The exit programme accepted handoff %(id)s and assigned a coach.", id=handoff.id))
+    _tell_referrer(handoff, _l("Your handoff was accepted"),
+                   _l("The exit programme accepted handoff %(id)s and assigned a coach.", id=handoff.id))
     record("referrals:handoff:accepted", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
            client_id=handoff.client_id, user=actor)
     from hub.referrals.trajectory import open_on_acceptance  # here: that module builds on this one
@@ -125,8 +128,9 @@ def decline_handoff(actor: User, handoff: Handoff, reason: str, now: datetime) -
     if not reason.strip():
         raise Invalid(_("Say why the handoff is declined."), fields={"reason": [_("Required.")]})
     handoff.status, handoff.declined_at, handoff.decline_reason = HandoffStatus.DECLINED, now, reason.strip()
-    _tell_referrer(handoff, _("Your handoff was declined"),
-                   _("The exit programme declined handoff %(id)s: %(reason)s", id=handoff.id, reason=reason.strip()))
+    # the reason may speak of the client: it stays in the hub (the referrer's status view), never in e-mail
+    _tell_referrer(handoff, _l("Your handoff was declined"),
+                   _l("The exit programme declined handoff %(id)s. The reason is in the hub.", id=handoff.id))
     record("referrals:handoff:declined", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
            client_id=handoff.client_id, user=actor)
     return handoff
@@ -139,8 +143,8 @@ def record_first_contact(actor: User, handoff: Handoff, on: datetime, now: datet
     if on < handoff.submitted_at:
         raise Invalid(_("First contact cannot lie before the handoff."), fields={"on": [_("Too early.")]})
     handoff.status, handoff.first_contact_on = HandoffStatus.FIRST_CONTACT, on
-    _tell_referrer(handoff, _("First contact made"),
-                   _("The coach has had first contact with the client of handoff %(id)s.", id=handoff.id))
+    _tell_referrer(handoff, _l("First contact made"),
+                   _l("The coach has had first contact with the client of handoff %(id)s.", id=handoff.id))
     record("referrals:handoff:first_contact", AuditAction.UPDATE, object_type="handoff", object_id=handoff.id,
            client_id=handoff.client_id, user=actor)
     return handoff

@@ -11,6 +11,7 @@ from sqlalchemy import Select, select, update
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
 from hub.auth.models import User
+from hub.clock import utcnow
 from hub.consent.service import decide
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.extensions import db
@@ -76,9 +77,10 @@ def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain,
 
 # --- who may see what --------------------------------------------------------------------------
 
-def referral_for(user: User, referral_id: int) -> ServiceReferral:
-    """The referral if the user's organisation is its partner or its referring programme (coach);
-    NotFound otherwise, so that existence does not leak."""
+def referral_for(user: User, referral_id: int, now: datetime | None = None) -> ServiceReferral:
+    """The referral if the user's organisation is its partner, or its referring programme while
+    the client's handoff consent to that programme holds (coach); NotFound otherwise, so that
+    existence does not leak. (What a partner may see of the client is decided in `detail`.)"""
     referral = db.session.get(ServiceReferral, referral_id)
     visible = referral is not None and (
         (user.role == Role.PARTNER and referral.organisation_id == user.organisation_id)
@@ -87,6 +89,8 @@ def referral_for(user: User, referral_id: int) -> ServiceReferral:
         record("referrals:service_referral:refused", AuditAction.READ, AuditResult.REFUSED,
                object_type="service_referral", object_id=referral_id, user=user)
         raise NotFound(_("There is no such referral, or you may not see it."))
+    if user.role == Role.COACH:
+        client_for_coach(user, referral.client_id, now or utcnow())  # raises NotFound without consent
     return referral
 
 
@@ -132,15 +136,17 @@ def detail(user: User, referral: ServiceReferral, now: datetime) -> dict:
     """The referral as `user` may see it. The partner sees only what the client consented to share
     with it for referrals (checked now, not when it was sent); the coach sees the whole referral."""
     result = summary(referral, now)
-    result["note"] = referral.note
-    result["events"] = [{"from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
-                         "occurred_at": e.occurred_at, "recorded_at": e.recorded_at, "note": e.note}
-                        for e in referral.events]
     if user.role == Role.COACH:
         record("referrals:service_referral:read", AuditAction.READ, object_type="service_referral",
                object_id=referral.id, client_id=referral.client_id, user=user)
-        return result
-    result["client"] = partner_client_view(user, referral, now)
+        shared = True
+    else:
+        result["client"] = partner_client_view(user, referral, now)
+        shared = result["client"] is not None  # notes are about the client: not without consent
+    result["note"] = referral.note if shared else None
+    result["events"] = [{"from_status": e.from_status, "to_status": e.to_status, "reason": e.reason,
+                         "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
+                         "note": e.note if shared else None} for e in referral.events]
     return result
 
 
@@ -187,6 +193,11 @@ def record_event(actor: User, referral: ServiceReferral, status: Status, now: da
         raise Conflict(_("A %(role)s cannot move a referral from %(current)s to %(status)s.",
                          role=actor.role.value, current=referral.status.value, status=status.value),
                        code="invalid_transition")
+    if (referral.hold_reason == HoldReason.CONSENT and status not in (Status.CANCELLED, Status.REJECTED)
+            and not decide(referral.organisation_id, referral.client_id, ConsentPurpose.SERVICE_REFERRAL,
+                           referral.domain.value, now).allowed):
+        raise Forbidden(_("This referral is on hold because the client withdrew consent. Record the client's new "
+                          "consent first, or cancel the referral."), code="consent_required")
     problems = {}
     if occurred_at > now:
         problems["occurred_at"] = [_("Cannot lie in the future.")]

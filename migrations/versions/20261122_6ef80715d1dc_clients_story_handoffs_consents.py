@@ -104,7 +104,7 @@ def upgrade():
     sa.Column('backup_coach_id', sa.Integer(), nullable=True),
     sa.Column('first_contact_on', sa.DateTime(timezone=True), nullable=True),
     sa.Column('declined_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('decline_reason', sa.String(length=500), nullable=True),
+    sa.Column('decline_reason', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['accepted_by_id'], ['users.id'], name=op.f('fk_handoffs_accepted_by_id_users')),
     sa.ForeignKeyConstraint(['backup_coach_id'], ['users.id'], name=op.f('fk_handoffs_backup_coach_id_users')),
@@ -128,7 +128,9 @@ def upgrade():
     _make_consents_permanent()
 
 
-FROZEN = ["client_id", "recipient_organisation_id", "purpose", "method", "statement", "statement_hash",
+# `statement` itself may be rewritten only as ciphertext (re-encryption under a new key): its hash is
+# frozen, so the text the client agreed to can always be proven unchanged.
+FROZEN = ["client_id", "recipient_organisation_id", "purpose", "method", "statement_hash",
           "recorded_by_id", "recorded_by_organisation_id", "recorded_at", "valid_from", "valid_until"]
 NEVER_DELETED = "consents are never deleted"
 NEVER_EDITED = "consents are never edited: record a new one (only a withdrawal may be added, once)"
