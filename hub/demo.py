@@ -18,8 +18,10 @@ from sqlalchemy import select
 from hub.auth import totp
 from hub.auth.service import create_user, find_user_by_email
 from hub.cli_support import json_command
+from hub.clock import utcnow
 from hub.errors import Forbidden
 from hub.extensions import db
+from hub.partners.entries import create_service, set_contacts
 from hub.partners.models import Organisation
 from hub.partners.service import create_organisation
 from hub.vocab import OrganisationKind as K
@@ -35,6 +37,51 @@ DEMO_ORGANISATIONS = [
     ("Woonstichting De Rijn", K.HOUSING, "Arnhem"),
     ("Gemeente Arnhem", K.MUNICIPALITY, "Arnhem"),
 ]
+# The demo partners' directory entries: services (HSDS-like) and the fixed contact person and backup.
+DEMO_SERVICES = {
+    "Schuldhulp Arnhem": [
+        {"name": "Schuldhulpverlening", "domains": ["finances"], "municipalities": ["Arnhem", "Renkum", "Rheden"],
+         "description": "Overzicht van schulden, stabilisatie en een minnelijke regeling.",
+         "legal_positions": ["resident", "self_employed_only"], "languages": ["nl", "en"],
+         "required_documents": ["identiteitsbewijs", "bankafschriften van drie maanden", "brieven van schuldeisers"],
+         "declared_capacity": 40, "expected_wait_days": 21},
+        {"name": "Budgetbeheer", "domains": ["finances", "practical"], "municipalities": ["Arnhem"],
+         "description": "De vaste lasten worden betaald vanuit een beheerrekening.", "languages": ["nl"],
+         "declared_capacity": 25, "expected_wait_days": 35},
+    ],
+    "Verslavingszorg Oost": [
+        {"name": "Ambulante verslavingszorg", "domains": ["mental_health", "physical_health"],
+         "municipalities": ["Arnhem", "Nijmegen", "Ede"], "accepts_active_addiction": True, "age_min": 18,
+         "languages": ["nl", "en", "ro", "bg"], "required_documents": ["verwijzing van de huisarts"],
+         "declared_capacity": 60, "expected_wait_days": 42},
+        {"name": "Crisisopvang verslaving", "domains": ["housing", "mental_health"], "municipalities": ["Arnhem"],
+         "accepts_active_addiction": True, "age_min": 18, "languages": ["nl", "en"], "declared_capacity": 6,
+         "expected_wait_days": 2},
+    ],
+    "Woonstichting De Rijn": [
+        {"name": "Urgente huisvesting", "domains": ["housing"], "municipalities": ["Arnhem"],
+         "description": "Een woning met voorrang voor wie uitstapt, met begeleid wonen het eerste jaar.",
+         "legal_positions": ["resident"], "accepts_active_addiction": False, "age_min": 18, "languages": ["nl"],
+         "required_documents": ["identiteitsbewijs", "verklaring van het uitstapprogramma"],
+         "declared_capacity": 4, "expected_wait_days": 120},
+    ],
+}
+DEMO_CONTACTS = {
+    "Schuldhulp Arnhem": (
+        {"name": "Consulent Visser", "role": "Schuldhulpverlener, aandachtsfunctionaris uitstappers",
+         "phone": "026 377 00 00", "email": "schuldhulp@partner.demo.test", "how_to_reach": "ma-do 9-17 uur"},
+        {"name": "Ilse Brouwer", "role": "Teamleider schuldhulp", "phone": "026 377 00 01",
+         "email": "teamleider@schuldhulp.demo.test", "how_to_reach": "bij afwezigheid van Visser"}),
+    "Verslavingszorg Oost": (
+        {"name": "Samir El Amrani", "role": "Verpleegkundig specialist", "phone": "026 400 00 00",
+         "email": "intake@verslavingszorg.demo.test", "how_to_reach": "liefst eerst een sms"},
+        None),
+    "Woonstichting De Rijn": (
+        {"name": "Petra de Groot", "role": "Consulent bijzondere doelgroepen", "phone": "026 355 00 00",
+         "email": "bijzonder@derijn.demo.test", "how_to_reach": "di en do"},
+        {"name": "Karin Meijer", "role": "Consulent urgentie", "phone": "026 355 00 01",
+         "email": "urgentie@derijn.demo.test", "how_to_reach": ""}),
+}
 DEMO_USERS = [
     ("agent@politie.demo.test", "Agent Jansen", 0, Role.REFERRER),
     ("verpleegkundige@ggd.demo.test", "Verpleegkundige De Vries", 1, Role.REFERRER),
@@ -73,6 +120,7 @@ def load_demo() -> list[dict]:
         existing = db.session.scalar(select(Organisation).where(
             Organisation.name == name, Organisation.municipality == municipality))
         organisations.append(existing or create_organisation(name=name, kind=kind, municipality=municipality))
+    _load_directory(organisations)
     passwords = _load_passwords()
     users = []
     for email, name, org_index, role in DEMO_USERS:
@@ -86,6 +134,20 @@ def load_demo() -> list[dict]:
                       "otpauth_uri": totp.provisioning_uri(user)})
     _save_passwords(passwords)
     return users
+
+
+def _load_directory(organisations: list[Organisation]) -> None:
+    """The demo partners' services and contacts: a service is added only when its name is not there yet,
+    contacts only when none are named."""
+    now = utcnow()
+    for organisation in organisations:
+        present = {service.name for service in organisation.services}
+        for values in DEMO_SERVICES.get(organisation.name, []):
+            if values["name"] not in present:
+                create_service(None, organisation, values, now)
+        if organisation.name in DEMO_CONTACTS and not organisation.contacts:
+            primary, backup = DEMO_CONTACTS[organisation.name]
+            set_contacts(None, organisation, primary, backup, now)
 
 
 @click.command("demo")

@@ -6,6 +6,7 @@ from marshmallow import EXCLUDE
 
 from hub.api import paginate
 from hub.auth.permissions import Permission, require
+from hub.clock import utcnow
 from hub.errors import HubError
 from hub.extensions import db
 from hub.forms import load_form
@@ -26,7 +27,7 @@ def organisations():
     args = {} if errors else OrganisationFilterSchema().load(raw, unknown=EXCLUDE)
     page, per_page = args.pop("page", 1), args.pop("per_page", 25)
     listing = paginate(organisations_query(**args), page, per_page, db.session)
-    return render_template("partners/organisations.html", listing=listing, filters=raw, errors=errors,
+    return render_template("partners/organisations.html", listing=listing, filters=raw, errors=errors, now=utcnow(),
                            kind_options=_kind_options(),
                            domain_options=[(d.value, domain_label(d)) for d in LifeDomain])
 
@@ -45,10 +46,13 @@ def new_organisation():
                 errors = error.fields or {"name": [error.message]}
             else:
                 flash(_("%(name)s is registered.", name=organisation.name), "info")
-                return redirect(url_for("partners.organisations"))
+                return redirect(url_for("partners.organisation", organisation_id=organisation.id))
     return render_template("partners/new_organisation.html", errors=errors, form=request.form,
                            kind_options=_kind_options()), 422 if errors else 200
 
 
 def _kind_options() -> list[tuple[str, str]]:
     return [(kind.value, kind_label(kind)) for kind in OrganisationKind]
+
+
+from hub.partners import directory_views  # noqa: E402,F401  (the directory's routes, on this blueprint)
