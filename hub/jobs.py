@@ -17,6 +17,7 @@ from hub.extensions import db
 from hub.notifications.service import deliver_outbox
 from hub.partners.jobs import mark_stale_entries
 from hub.referrals.escalation import escalate_overdue
+from hub.referrals.reminders import aftercare_reminders, weekly_digest
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
     "escalate_overdue": (escalate_overdue, {"minutes": 15}),
     "deliver_outbox": (deliver_outbox, {"minutes": 1}),
+    "weekly_digest": (weekly_digest, {"hours": 1}),  # sends on Monday morning, once per coach and week
+    "aftercare_reminders": (aftercare_reminders, {"hours": 6}),  # once per client, coach and month
     "mark_stale_entries": (mark_stale_entries, {"hours": 1}),
 }
 

@@ -25,6 +25,8 @@ class Notification(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # for reminders and digests: at most one notification per key, however often a job runs
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
 
     user: Mapped[User] = relationship()
 

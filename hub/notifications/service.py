@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hub.auth.models import User
 from hub.extensions import db
@@ -32,13 +33,24 @@ CLAIM_LEASE = timedelta(minutes=5)  # a claim by a crashed scheduler expires aft
 BATCH = 50
 
 
-def notify(user: User, subject, body) -> Notification:
+def notify(user: User, subject, body, dedupe_key: str | None = None) -> Notification | None:
     """Queue a notification for `user`; it is e-mailed only if the caller's transaction commits.
-    Pass lazy strings (`lazy_gettext`) and they are worded in the recipient's own language."""
+    Pass lazy strings (`lazy_gettext`) and they are worded in the recipient's own language.
+    With a `dedupe_key`, a second notification with the same key is not made (returns None), also
+    when two schedulers race: the database's unique key decides."""
     with force_locale(user.locale or current_app.config["HUB"].default_locale):
         subject, body = str(subject), str(body)
-    notification = Notification(user=user, subject=subject, body=body)
-    db.session.add(notification)
+    notification = Notification(user=user, subject=subject, body=body, dedupe_key=dedupe_key)
+    if dedupe_key is None:
+        db.session.add(notification)
+        return notification
+    if db.session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)) is not None:
+        return None
+    try:
+        with db.session.begin_nested():
+            db.session.add(notification)
+    except IntegrityError:
+        return None
     return notification
 
 
