@@ -44,3 +44,11 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build instance/hub.sqlite3*
+
+## Proof (README: "Proof: fuzzing, benchmarks, load, faults"); none of these runs in `make test`
+## except the bounded fuzzing and the SQLite writers test.
+.PHONY: fuzz bench load faults
+
+## make fuzz: the API fuzzing of `make test` with many more cases per operation and role
+fuzz: $(STAMP)
+	HUB_FUZZ_EXAMPLES=$${HUB_FUZZ_EXAMPLES:-50} $(BIN)/pytest -p no:cacheprovider tests/test_fuzz_api.py

@@ -68,11 +68,26 @@ def create_app(config: Config | None = None) -> Flask:
 
 class DatabaseIntConverter(IntegerConverter):
     """`<int:id>` only up to the largest id the databases store (2**31 - 1): a larger number is a
-    404 like any unknown id, not a database error."""
+    404 like any unknown id, not a database error. The pattern itself stops at that number: were the
+    limit checked only after matching, werkzeug would answer 405 instead of 404 on a path with a rule
+    per method (GET and POST) for a method other than the first rule's."""
 
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
+        if not self.fixed_digits and not self.signed and self.min is None:
+            self.regex = _digits_up_to(self.max)
+
+
+def _digits_up_to(limit: int) -> str:
+    """A regular expression for the decimal numbers from 0 to `limit` (leading zeros allowed)."""
+    digits = str(limit)
+    parts = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - index - 1
+            parts.append(f"{digits[:index]}[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([*parts, digits]) + ")"
 
 
 def _register_blueprints(app: Flask) -> None:

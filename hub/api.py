@@ -1,10 +1,12 @@
 """The JSON API under /api/v1: flask-smorest validates with marshmallow and writes the OpenAPI document."""
 from __future__ import annotations
 
+from apispec import BasePlugin
 from flask import Flask, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+from webargs.flaskparser import FlaskParser
 
 from hub.extensions import login_manager
 from hub.http import handle_http_exception
@@ -12,6 +14,59 @@ from hub.http import handle_http_exception
 # The API endpoints anyone may call. Every other one needs a valid bearer token, checked before its
 # arguments are parsed: an anonymous caller gets 401, never a 422 describing the body it may not send.
 PUBLIC_ENDPOINTS = frozenset({"auth_api.login"})
+
+# Every integer the API takes must fit the database's INTEGER columns (ids, counts): a larger one is
+# refused as invalid (422) instead of failing in the database driver (a 500 on SQLite). In a path, the
+# `int` converter (hub/__init__.py) makes it a 404.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def _too_large(data, path=()):
+    """The paths of the integers in parsed arguments that the database cannot hold."""
+    if isinstance(data, bool):
+        return
+    if isinstance(data, int):
+        if not INT_MIN <= data <= INT_MAX:
+            yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _too_large(value, (*path, key))
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            yield from _too_large(value, (*path, index))
+
+
+def fits_the_database(data) -> bool:
+    messages: dict = {}
+    for path in _too_large(data):
+        *parents, last = path
+        node = messages
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = [f"Must be between {INT_MIN} and {INT_MAX}."]
+    if messages:
+        raise ValidationError(messages)
+    return True
+
+
+class HubParser(FlaskParser):
+    """webargs, with every parsed argument checked to fit the database (`fits_the_database`)."""
+
+    def parse(self, argmap, req=None, *, validate=None, **kwargs):
+        validators = [fits_the_database, *(validate if isinstance(validate, list | tuple) else [validate] if validate
+                                           else [])]
+        return super().parse(argmap, req, validate=validators, **kwargs)
+
+
+class HubBlueprint(Blueprint):
+    ARGUMENTS_PARSER = HubParser()
+
+
+def integer_bounds(self, field, ret, **kwargs) -> dict:
+    """apispec: document the database's bounds on every integer that does not state tighter ones."""
+    if not isinstance(field, fields.Integer):
+        return {}
+    return {key: value for key, value in (("minimum", INT_MIN), ("maximum", INT_MAX)) if key not in ret}
 
 
 class ErrorDetailSchema(Schema):
@@ -57,18 +112,64 @@ def _require_token():
     return None
 
 
-def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    blueprint = Blueprint(name, import_name, url_prefix="/api/v1", description=description)
+def api_blueprint(name: str, import_name: str, description: str) -> HubBlueprint:
+    blueprint = HubBlueprint(name, import_name, url_prefix="/api/v1", description=description)
     blueprint.before_request(_require_token)
     return blueprint
 
 
+class ErrorAnswersPlugin(BasePlugin):
+    """Document, on every operation, the errors the hub's shared machinery answers there, so that a
+    client of the API (and the schemathesis fuzzing in tests/test_fuzz_api.py) finds every status code
+    named, each with the error shape:
+    - 401 (and the bearer requirement) wherever a token is needed: `_require_token` guards them all;
+    - 403 where `require(permission)` refuses some roles;
+    - 404 where the path names an object (an unknown or someone else's id; a malformed one);
+    - 400 where a JSON body is read (a body that is not JSON at all)."""
+
+    def __init__(self, app: Flask):
+        super().__init__()
+        self.app = app
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        from hub.auth.permissions import ROLE_PERMISSIONS
+
+        rule = kwargs.get("rule")
+        if rule is None or not operations:
+            return
+        view = self.app.view_functions.get(rule.endpoint)
+        permission = getattr(view, "required_permission", None)
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            named = {str(code) for code in responses}
+
+            def name(code: str, description: str, responses=responses, named=named):
+                if code not in named:
+                    responses[code] = {"description": description}
+                    named.add(code)
+
+            if rule.endpoint not in PUBLIC_ENDPOINTS:
+                operation.setdefault("security", [{"bearer": []}])
+                name("401", "No valid token: sign in first")
+            if permission is not None and not all(permission in granted for granted in ROLE_PERMISSIONS.values()):
+                name("403", "Your role does not allow this")
+            if rule.arguments:
+                name("404", "No such object, or not yours to see")
+            if "requestBody" in operation:
+                name("400", "The body is not JSON")
+            for code, response in responses.items():
+                if str(code).startswith("4") and isinstance(response, dict) and "content" not in response:
+                    response["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
 def init_api(app: Flask, blueprints: list[Blueprint]) -> HubApi:
     api = HubApi(app, spec_kwargs={
+        "extra_plugins": [ErrorAnswersPlugin(app)],
         "info": {"description": "Consent-gated referral and messaging hub for exit programmes. "
                                 "Errors: {\"error\": {\"code\", \"message\", \"fields\"}}."},
     })
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.ma_plugin.converter.add_attribute_function(integer_bounds)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     return api

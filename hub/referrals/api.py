@@ -17,6 +17,7 @@ from hub.referrals.schemas import (
     HandoffCreateSchema,
     HandoffListArgs,
     HandoffPageSchema,
+    HandoffStatusPageSchema,
     HandoffStatusSchema,
 )
 from hub.vocab import Role
@@ -31,9 +32,10 @@ def _for_audience(handoff) -> dict:
     return schema.dump(handoff)
 
 
-def _audience_response(description: str):
-    """Document the coach's shape; the view serialises per audience itself (`_for_audience`)."""
-    return blp.alt_response(200, schema=HandoffCoachSchema, success=True,
+def _audience_response(description: str, coach_schema=HandoffCoachSchema, referrer_schema=HandoffStatusSchema):
+    """Document both shapes, the coach's and the referrer's; the view serialises per audience itself
+    (`_for_audience`). An empty page fits both shapes, hence anyOf."""
+    return blp.alt_response(200, schema={"anyOf": [coach_schema, referrer_schema]}, success=True,
                             description=description + " Referrers get the status fields only.")
 
 
@@ -52,7 +54,7 @@ def create_handoff(data):
 
 @blp.get("/referrals")
 @blp.arguments(HandoffListArgs, location="query")
-@blp.alt_response(200, schema=HandoffPageSchema, success=True, description="A page of handoffs")
+@_audience_response("A page of handoffs.", HandoffPageSchema, HandoffStatusPageSchema)
 @blp.doc(**SECURED)
 @login_required
 @require(Permission.HANDOFF_READ)

@@ -99,6 +99,12 @@ class HandoffPageSchema(PageSchema):
                         metadata={"description": "Referrers get the status fields only"})
 
 
+class HandoffStatusPageSchema(PageSchema):
+    """A referrer's page of its own handoffs."""
+
+    items = fields.List(fields.Nested(HandoffStatusSchema), required=True)
+
+
 class HandoffListArgs(PageArgsSchema):
     status = fields.Enum(HandoffStatus, by_value=True)
 
