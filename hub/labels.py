@@ -66,8 +66,8 @@ TARGET_GROUP_LABELS = {
 }
 URGENCY_LABELS = {Urgency.LOW: _l("low"), Urgency.NORMAL: _l("normal"), Urgency.HIGH: _l("high")}
 HANDOFF_STATUS_LABELS = {
-    "submitted": _l("submitted"), "accepted": _l("accepted by the programme"), "first_contact": _l("first contact made"),
-    "declined": _l("declined"), "withdrawn": _l("withdrawn"),
+    "submitted": _l("submitted"), "accepted": _l("accepted by the programme"),
+    "first_contact": _l("first contact made"), "declined": _l("declined"), "withdrawn": _l("withdrawn"),
 }
 PURPOSE_LABELS = {
     ConsentPurpose.HANDOFF: _l("handoff to the exit programme"),
