@@ -32,6 +32,8 @@ class Permission(StrEnum):
     ESCALATION_READ = "escalation:read"
     TRAJECTORY_READ = "trajectory:read"
     TRAJECTORY_MANAGE = "trajectory:manage"
+    REPORT_READ = "report:read"  # pseudonymous aggregates: a director its municipality, a coach its programme
+    REPORT_TARGET_SET = "report:target:set"  # a coach its own programme's target, an admin any
 
 
 P = Permission
@@ -39,12 +41,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REFERRER: frozenset({P.ORGANISATION_READ, P.HANDOFF_CREATE, P.HANDOFF_READ}),
     Role.COACH: frozenset({P.ORGANISATION_READ, P.HANDOFF_READ, P.HANDOFF_DECIDE, P.CLIENT_READ,
                            P.CONSENT_MANAGE, P.SERVICE_REFERRAL_CREATE, P.SERVICE_REFERRAL_READ,
-                           P.SERVICE_REFERRAL_UPDATE, P.ESCALATION_READ, P.TRAJECTORY_READ, P.TRAJECTORY_MANAGE}),
+                           P.SERVICE_REFERRAL_UPDATE, P.ESCALATION_READ, P.TRAJECTORY_READ, P.TRAJECTORY_MANAGE,
+                           P.REPORT_READ, P.REPORT_TARGET_SET}),
     Role.PARTNER: frozenset({P.ORGANISATION_READ, P.DIRECTORY_EDIT, P.SERVICE_REFERRAL_READ, P.SERVICE_REFERRAL_UPDATE,
                              P.ESCALATION_READ}),
-    Role.DIRECTOR: frozenset({P.ORGANISATION_READ, P.ESCALATION_READ}),
+    Role.DIRECTOR: frozenset({P.ORGANISATION_READ, P.ESCALATION_READ, P.REPORT_READ}),
     Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ,
-                           P.DIRECTORY_EDIT}),
+                           P.DIRECTORY_EDIT, P.REPORT_TARGET_SET}),
 }
 
 
