@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from hub.audit.models import AuditAction
 from hub.audit.service import record
+from hub.clock import utcnow
 from hub.errors import Conflict, Invalid
 from hub.extensions import db
 from hub.partners.models import Organisation, OrganisationContact, Service, ServiceArea, ServiceDomain, ServiceStatus
@@ -91,20 +92,31 @@ def contact_users(organisation_id: int) -> list:
     """Who hears about changes for an organisation: the accounts of its fixed contact person and
     backup (matched on e-mail address, active staff of that organisation only), primary first;
     while the entry names neither, or neither has an active account, its active staff."""
+    return contact_users_by_organisation({organisation_id}).get(organisation_id, [])
+
+
+def contact_users_by_organisation(organisation_ids: set[int]) -> dict[int, list]:
+    """`contact_users` for many organisations in two queries (the escalation sweep tells hundreds)."""
     from hub.auth.models import User
 
-    contacts = db.session.scalars(select(OrganisationContact).where(
-        OrganisationContact.organisation_id == organisation_id)).all()
-    emails = [c.email.strip().lower() for c in sorted(contacts, key=lambda c: c.position != "primary")
-              if c.email.strip()]
-    staff = select(User).where(User.organisation_id == organisation_id, User.active.is_(True))
-    if emails:
-        named = {user.email.lower(): user
-                 for user in db.session.scalars(staff.where(func.lower(User.email).in_(emails)))}
-        found = list({named[email].id: named[email] for email in emails if email in named}.values())
-        if found:
-            return found
-    return list(db.session.scalars(staff.order_by(User.id)))
+    if not organisation_ids:
+        return {}
+    emails: dict[int, list[str]] = {}
+    for contact in sorted(db.session.scalars(select(OrganisationContact).where(
+            OrganisationContact.organisation_id.in_(organisation_ids))), key=lambda c: c.position != "primary"):
+        if contact.email.strip():
+            emails.setdefault(contact.organisation_id, []).append(contact.email.strip().lower())
+    staff: dict[int, list] = {}
+    for user in db.session.scalars(select(User).where(User.organisation_id.in_(organisation_ids),
+                                                      User.active.is_(True)).order_by(User.id)):
+        staff.setdefault(user.organisation_id, []).append(user)
+    found = {}
+    for organisation_id in organisation_ids:
+        people = staff.get(organisation_id, [])
+        named = {user.email.lower(): user for user in people}
+        chosen = list({named[e].id: named[e] for e in emails.get(organisation_id, []) if e in named}.values())
+        found[organisation_id] = chosen or people
+    return found
 
 
 @dataclass(frozen=True)
@@ -116,15 +128,21 @@ class WaitingMeasurement:
 
 
 def measured_waiting(organisation_ids: Iterable[int], *, now: datetime | None = None) -> dict[int, WaitingMeasurement]:
-    """Measured waiting per organisation id; an organisation without measurements is left out.
-
-    It will read the service referrals (hub/referrals): over the 12 months before `now`, the median
-    of `started_at - requested_at` (waiting ends at the first in_progress) per partner organisation,
-    and how many open referrals have not started yet. Service referrals do not exist yet, so for now
-    it returns {}: every organisation shows "no measurements yet" (`measurements: "none_yet"`),
-    never a made-up number. Everything that shows or sorts by measured waiting calls this one function.
+    """Measured waiting per organisation id, from the hub's own service referrals; an organisation
+    without measurements is left out: over the 12 months before `now`, the median of
+    `started_at - requested_at` (waiting ends at the first in_progress) per partner organisation,
+    and how many open referrals have not started yet. Computed in SQL by hub/reports/waiting.py (the
+    same numbers as the chain director's report). Everything that shows or sorts by measured waiting
+    calls this one function.
     """
-    return {}
+    from hub.reports.waiting import measured_per_organisation  # reports build on the directory
+
+    now = now or utcnow()
+    measured = measured_per_organisation(list(organisation_ids), now - timedelta(days=365), now)
+    return {organisation_id: WaitingMeasurement(
+                median_wait_days=None if m["median_days"] is None else round(float(m["median_days"]), 1),
+                waiting_now=m["waiting_now"])
+            for organisation_id, m in measured.items()}
 
 
 def measurement_fields(measurement: WaitingMeasurement | None) -> dict:

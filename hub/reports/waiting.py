@@ -84,6 +84,25 @@ def _current_waits(in_scope, key, now: datetime):
         .order_by(waiting.c.key, waiting.c.rank)
 
 
+def measured_per_organisation(organisation_ids: list[int], since: datetime, now: datetime) -> dict[int, dict]:
+    """For the directory: per partner, the median wait of the referrals requested since `since` that
+    have started, and how many wait now. The same SQL as the reports, without a user's scope."""
+    if not organisation_ids:
+        return {}
+    key = ServiceReferral.organisation_id
+    mine = ServiceReferral.organisation_id.in_(organisation_ids)
+    where = (mine, ServiceReferral.requested_at >= since)
+    statistics = (_period_statistics_postgresql if db.session.get_bind().dialect.name == "postgresql"
+                  else _period_statistics_windowed)(where, key)
+    found: dict[int, dict] = {}
+    for row in db.session.execute(statistics):
+        if row.started:
+            found.setdefault(row.key, {"waiting_now": 0})["median_days"] = row.median_days
+    for row in db.session.execute(_current_waits(mine, key, now)):
+        found.setdefault(row.key, {"median_days": None})["waiting_now"] = row.n
+    return found
+
+
 def waiting_times(user, group_by: str, period: Period, now: datetime) -> list[dict]:
     """Per partner organisation (or life domain) the user may see: requests in the period, the median
     and 90th percentile wait of those that started, and the current waits."""
