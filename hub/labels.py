@@ -160,3 +160,76 @@ def label_helpers() -> dict:
         role_label, kind_label, domain_label, gender_label, legal_status_label, target_group_label,
         urgency_label, handoff_status_label, purpose_label, method_label, scope_label, plain_scope_label,
         plain_purpose_label, in_scope_order)}
+
+
+# --- service referrals and escalations -----------------------------------------------------------
+# Keyed by value, so that this module needs no import of the referral models.
+
+REFERRAL_STATUS_LABELS = {
+    "requested": _l("requested"), "received": _l("received"), "waitlisted": _l("on the waiting list"),
+    "intake_scheduled": _l("intake scheduled"), "in_progress": _l("help started"), "completed": _l("completed"),
+    "rejected": _l("rejected"), "cancelled": _l("cancelled"), "on_hold": _l("on hold"),
+}
+# What the partner or coach chooses: the step, in words of action.
+REFERRAL_STEP_LABELS = {
+    "received": _l("Received: we have read the referral"), "waitlisted": _l("Placed on our waiting list"),
+    "intake_scheduled": _l("Intake scheduled"), "in_progress": _l("Help has started"),
+    "completed": _l("Help completed"),
+}
+HOLD_REASON_LABELS = {  # whose turn it is
+    "client": _l("waiting for the client"), "partner": _l("waiting for the partner"),
+    "municipality_decision": _l("waiting for a decision by the municipality"),
+    "consent": _l("waiting for the client's consent"),
+}
+REJECT_REASON_LABELS = {
+    "no_capacity": _l("no capacity"), "not_eligible": _l("the client is not eligible"),
+    "client_did_not_come": _l("the client did not come"), "other": _l("another reason"),
+}
+ESCALATION_STATE_LABELS = {"open": _l("open"), "resolved": _l("resolved")}
+ESCALATION_LEVEL_LABELS = {
+    1: _l("level 1: the partner's contact person"), 2: _l("level 2: the partner's management"),
+    3: _l("level 3: the chain director"),
+}
+
+
+def _by_value(labels: dict, value) -> str:
+    value = getattr(value, "value", value)
+    return str(labels.get(value, value))
+
+
+def referral_status_label(value) -> str:
+    return _by_value(REFERRAL_STATUS_LABELS, value)
+
+
+def referral_step_label(value) -> str:
+    value = getattr(value, "value", value)
+    return str(REFERRAL_STEP_LABELS[value]) if value in REFERRAL_STEP_LABELS else referral_status_label(value)
+
+
+def hold_reason_label(value) -> str:
+    return _by_value(HOLD_REASON_LABELS, value)
+
+
+def reject_reason_label(value) -> str:
+    return _by_value(REJECT_REASON_LABELS, value)
+
+
+def referral_reason_label(value) -> str:
+    """An event's reason: whose turn (on hold) or why rejected."""
+    value = getattr(value, "value", value)
+    return hold_reason_label(value) if value in HOLD_REASON_LABELS else reject_reason_label(value)
+
+
+def escalation_state_label(value) -> str:
+    return _by_value(ESCALATION_STATE_LABELS, value)
+
+
+def escalation_level_label(value) -> str:
+    return _by_value(ESCALATION_LEVEL_LABELS, value)
+
+
+def service_referral_label_helpers() -> dict:
+    """For templates: the service-referral and escalation label functions by name."""
+    return {function.__name__: function for function in (
+        referral_status_label, referral_step_label, hold_reason_label, reject_reason_label, referral_reason_label,
+        escalation_state_label, escalation_level_label)}

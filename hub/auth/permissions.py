@@ -32,6 +32,7 @@ class Permission(StrEnum):
     ESCALATION_READ = "escalation:read"
     TRAJECTORY_READ = "trajectory:read"
     TRAJECTORY_MANAGE = "trajectory:manage"
+    SLA_MANAGE = "sla:manage"  # a chain director: the escalation norms for its own municipality
     REPORT_READ = "report:read"  # pseudonymous aggregates: a director its municipality, a coach its programme
     REPORT_TARGET_SET = "report:target:set"  # a coach its own programme's target, an admin any
 
@@ -45,7 +46,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                            P.REPORT_READ, P.REPORT_TARGET_SET}),
     Role.PARTNER: frozenset({P.ORGANISATION_READ, P.DIRECTORY_EDIT, P.SERVICE_REFERRAL_READ, P.SERVICE_REFERRAL_UPDATE,
                              P.ESCALATION_READ}),
-    Role.DIRECTOR: frozenset({P.ORGANISATION_READ, P.ESCALATION_READ, P.REPORT_READ}),
+    Role.DIRECTOR: frozenset({P.ORGANISATION_READ, P.ESCALATION_READ, P.SLA_MANAGE, P.REPORT_READ}),
     Role.ADMIN: frozenset({P.ORGANISATION_READ, P.ORGANISATION_MANAGE, P.USER_MANAGE, P.AUDIT_READ,
                            P.DIRECTORY_EDIT, P.REPORT_TARGET_SET}),
 }

@@ -20,15 +20,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from config.sla import Rule, default_rules, ladder
+from hub.audit.models import AuditAction
+from hub.audit.service import record
 from hub.auth.models import User
 from hub.db_types import UTCDateTime
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.extensions import db
 from hub.notifications.models import Notification
 from hub.partners.models import Organisation
 from hub.partners.service import contact_users
 from hub.referrals.models import Handoff
-from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, SlaOverride
-from hub.vocab import Role
+from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, SlaOverride, Status
+from hub.vocab import PARTNER_KINDS, LifeDomain, OrganisationKind, Role
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 _DUTCH_HOLIDAYS = holidays.Netherlands()
@@ -220,3 +223,74 @@ def _directors_by_municipality(municipalities: set[str]) -> dict[str, list[int]]
                    User.active.is_(True))):
         found.setdefault(municipality, []).append(user_id)
     return found
+
+
+# --- the chain director's norms for its own municipality ---------------------------------------------
+
+# The statuses whose time a norm can limit: the open ones the escalation clock runs in.
+CLOCKED_STATUSES = (Status.REQUESTED, Status.RECEIVED, Status.WAITLISTED, Status.INTAKE_SCHEDULED, Status.IN_PROGRESS)
+MAX_WORKING_DAYS = 260  # a year of working days: a longer norm is no norm
+
+
+def overrides_for(municipality: str) -> list[SlaOverride]:
+    """The overrides for partners in `municipality`, by status, then most specific first."""
+    found = db.session.scalars(select(SlaOverride).where(
+        func.lower(SlaOverride.municipality) == municipality.strip().lower())).all()
+    order = {status: index for index, status in enumerate(CLOCKED_STATUSES)}
+    return sorted(found, key=lambda o: (order.get(o.status, len(order)), o.kind is None, o.domain is None,
+                                        o.urgent is None, o.working_days, o.id))
+
+
+def _describe(override: SlaOverride) -> str:
+    urgent = "*" if override.urgent is None else str(override.urgent).lower()
+    return (f"municipality={override.municipality} status={override.status.value} kind={override.kind or '*'} "
+            f"domain={override.domain.value if override.domain else '*'} urgent={urgent} "
+            f"working_days={override.working_days}")
+
+
+def _director_municipality(actor: User) -> str:
+    if actor.role != Role.DIRECTOR:
+        raise Forbidden(_("Only a chain director sets the norms of a municipality."))
+    return actor.organisation.municipality
+
+
+def set_override(actor: User, status: Status, working_days: int, now: datetime,
+                 kind: OrganisationKind | None = None, domain: LifeDomain | None = None,
+                 urgent: bool | None = None) -> SlaOverride:
+    """A chain director's norm for partners in its own municipality, overriding config/sla.toml; audited."""
+    municipality = _director_municipality(actor)
+    problems = {}
+    if status not in CLOCKED_STATUSES:
+        problems["status"] = [_("A norm applies to an open status in which a client waits.")]
+    if kind is not None and kind not in PARTNER_KINDS:
+        problems["kind"] = [_("Choose a kind of chain partner.")]
+    if not 1 <= working_days <= MAX_WORKING_DAYS:
+        problems["working_days"] = [_("Enter a number from %(low)s to %(high)s.", low=1, high=MAX_WORKING_DAYS)]
+    if problems:
+        raise Invalid(_("The norm could not be saved."), fields=problems)
+    kind_value = kind.value if kind is not None else None
+    same = [o for o in overrides_for(municipality)
+            if (o.status, o.kind, o.domain, o.urgent) == (status, kind_value, domain, urgent)]
+    if same:
+        raise Conflict(_("%(municipality)s already has a norm for exactly this case (%(days)s working days). "
+                         "Remove that one first.", municipality=municipality, days=same[0].working_days),
+                       code="duplicate_override", fields={"status": [_("A norm for this case exists.")]})
+    override = SlaOverride(municipality=municipality, status=status, kind=kind_value, domain=domain, urgent=urgent,
+                           working_days=working_days, set_by_id=actor.id, set_at=now)
+    db.session.add(override)
+    db.session.flush()
+    record("referrals:sla:override_set", AuditAction.CREATE, object_type="sla_override", object_id=override.id,
+           user=actor, detail=_describe(override))
+    return override
+
+
+def remove_override(actor: User, override_id: int, now: datetime) -> None:
+    """Remove one of the chain director's own municipality's norms (the default applies again); audited."""
+    municipality = _director_municipality(actor)
+    override = db.session.get(SlaOverride, override_id)
+    if override is None or override.municipality.strip().lower() != municipality.strip().lower():
+        raise NotFound(_("There is no such norm for your municipality."))
+    record("referrals:sla:override_removed", AuditAction.DELETE, object_type="sla_override", object_id=override.id,
+           user=actor, detail=f"{_describe(override)} removed_at={now.isoformat()}")
+    db.session.delete(override)
+    db.session.flush()
