@@ -513,3 +513,13 @@ def test_a_progress_score_outside_1_to_10_is_refused(client, accept, coach, head
     goal = client.post(f"/api/v1/trajectories/{trajectory_id}/goals", json=_goal(), headers=h).get_json()
     response = client.post(f"/api/v1/goals/{goal['id']}/progress", json=body, headers=h)
     assert response.status_code == 422 and "score" in response.get_json()["error"]["fields"]
+
+
+def test_the_dossier_shows_the_trajectory_with_its_phase(client, api_login, make):
+    programme = make.organisation("exit_programme")
+    coach = make.user("coach", organisation_id=programme)
+    handoff_id, client_id = make.handoff(programme_id=programme)
+    headers = api_login(coach)
+    client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers)
+    dossier = client.get(f"/api/v1/clients/{client_id}", headers=headers).get_json()
+    assert [(t["number"], t["current_phases"]) for t in dossier["trajectories"]] == [(1, ["contact"])]

@@ -7,6 +7,7 @@ from hub.api import PageArgsSchema, PageSchema
 from hub.clock import utcnow
 from hub.consent.schemas import ConsentGivenSchema
 from hub.referrals.models import HandoffStatus
+from hub.referrals.trajectory_schemas import TrajectorySchema
 from hub.vocab import Gender, LegalStatus, LifeDomain, TargetGroup, Urgency
 
 SCORE = fields.Integer(validate=validate.Range(min=1, max=10), allow_none=True, load_default=None)
@@ -146,4 +147,6 @@ class DossierSchema(Schema):
         "domains": fields.List(fields.Nested(StoryDomainOutSchema)),
     }, name="DossierStory"))
     handoff = fields.Nested(HandoffStatusSchema, allow_none=True)
+    trajectories = fields.List(fields.Nested(TrajectorySchema), metadata={
+        "description": "The trajectories, newest first: phases with their history, the plan, the outcome"})
     withheld = fields.List(fields.String(), metadata={"description": "Parts the consent does not cover"})

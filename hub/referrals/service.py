@@ -16,7 +16,7 @@ from hub.errors import Conflict, Invalid, NotFound
 from hub.extensions import db
 from hub.notifications.service import notify
 from hub.partners.models import Organisation
-from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain
+from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain, Trajectory
 from hub.vocab import ConsentPurpose, OrganisationKind, Role, Urgency
 
 
@@ -210,6 +210,8 @@ def dossier(user: User, client: Client, at: datetime) -> dict:
                   "domains": [{"domain": d.domain, "score": d.score, "wish": d.wish, "notes": d.notes}
                               for d in domains]},
         "handoff": handoff,
+        "trajectories": db.session.scalars(select(Trajectory).where(Trajectory.client_id == client.id)
+                                           .order_by(Trajectory.number.desc())).all(),
         "withheld": sorted(item for item, decision in decisions.items() if not decision.allowed),
     }
     for ground in sorted(grounds) or [None]:
