@@ -12,6 +12,12 @@ from datetime import timedelta
 # Development defaults. They are public (this file is public), so production refuses them.
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production"  # noqa: S105
 
+# Retention (hub/rights): a closed trajectory's client data is kept at least as long as aftercare
+# can last (half a year of monthly contact, DOMAIN.md), and the audit trail at least as long as the
+# database's own trigger keeps it (migration "client rights": DELETE only of rows this old).
+AFTERCARE_MONTHS = 6
+AUDIT_RETENTION_FLOOR_YEARS = 5
+
 
 class ConfigError(RuntimeError):
     """The configuration would make the hub unsafe or unusable; the message says what to set."""
@@ -52,6 +58,8 @@ class Config:
     login_failure_window_minutes: int = 15
     default_locale: str = "nl"
     proxy_hops: int = 0  # reverse proxies in front of the hub whose X-Forwarded-For is trusted
+    retention_months: int = 24  # a closed trajectory's client data is anonymised this long after closing
+    audit_retention_years: int = 5  # the audit trail is removed after this long (not under a legal hold)
     testing: bool = False
 
     @classmethod
@@ -73,6 +81,8 @@ class Config:
             login_failure_window_minutes=_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
             default_locale=_env("DEFAULT_LOCALE", "nl"),
             proxy_hops=_int("PROXY_HOPS", 0),
+            retention_months=_int("RETENTION_MONTHS", 24),
+            audit_retention_years=_int("AUDIT_RETENTION_YEARS", 5),
         )
 
     @property
@@ -92,6 +102,7 @@ class Config:
             raise ConfigError("the HUB_LOGIN_FAILURE* limits must be positive")
         if self.default_locale not in ("nl", "en"):
             raise ConfigError("HUB_DEFAULT_LOCALE must be nl or en")
+        self._check_retention()
         if not self.production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
@@ -105,6 +116,18 @@ class Config:
             raise ConfigError("production needs HUB_BASE_URL with https://")
         if self.smtp_url and self.smtp_url.startswith("smtp://") and "@" in self.smtp_url:
             raise ConfigError("HUB_SMTP_URL sends a password without TLS: use smtp+starttls:// or smtps://")
+
+    def _check_retention(self) -> None:
+        if self.retention_months < AFTERCARE_MONTHS:
+            raise ConfigError(
+                f"HUB_RETENTION_MONTHS must be at least {AFTERCARE_MONTHS} (months after a trajectory closes; "
+                f"aftercare runs half a year), not {self.retention_months}: a shorter period would erase "
+                "clients still in aftercare. The default is 24.")
+        if self.audit_retention_years < AUDIT_RETENTION_FLOOR_YEARS:
+            raise ConfigError(
+                f"HUB_AUDIT_RETENTION_YEARS must be at least {AUDIT_RETENTION_FLOOR_YEARS} (years the audit trail is "
+                f"kept), not {self.audit_retention_years}: the database refuses to remove younger audit events. "
+                "The default is 5.")
 
     def flask_settings(self, instance_path: str) -> dict:
         """The Flask and extension settings derived from this configuration."""

@@ -109,15 +109,17 @@ def _register_blueprints(app: Flask) -> None:
     from hub.referrals.views import bp as referrals_views
     from hub.reports.api import blp as reports_api
     from hub.reports.views import bp as reports_views
+    from hub.rights.api import blp as rights_api
+    from hub.rights.views import bp as rights_views
     from hub.views import bp as core_views
 
     api_blueprints = [auth_api, partners_api, referrals_api, trajectory_api, consent_api, service_referrals_api,
-                      escalations_api, reports_api]
+                      escalations_api, reports_api, rights_api]
     init_api(app, api_blueprints)
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery
     for blueprint in (core_views, auth_views, partners_views, audit_views, notifications_views, referrals_views,
-                      consent_views, service_referral_views, reports_views):
+                      consent_views, service_referral_views, reports_views, rights_views):
         app.register_blueprint(blueprint)
 
 

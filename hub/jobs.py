@@ -18,6 +18,7 @@ from hub.notifications.service import deliver_outbox
 from hub.partners.jobs import mark_stale_entries
 from hub.referrals.escalation import escalate_overdue
 from hub.referrals.reminders import aftercare_reminders, weekly_digest
+from hub.rights.jobs import apply_retention
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
     "weekly_digest": (weekly_digest, {"hours": 1}),  # sends on Monday morning, once per coach and week
     "aftercare_reminders": (aftercare_reminders, {"hours": 6}),  # once per client, coach and month
     "mark_stale_entries": (mark_stale_entries, {"hours": 1}),
+    "apply_retention": (apply_retention, {"days": 1}),  # anonymisation, held erasures, audit removal
 }
 
 

@@ -31,6 +31,9 @@ SEALED_COLUMNS: list[tuple[str, str, str, bool]] = [
     ("users", "totp_secret", "users.totp_secret", False),
     ("notifications", "body", "notifications.body", False),
     ("consents", "withdrawal_reason", "consents.withdrawal_reason", False),
+    ("clients", "legal_hold_reason", "clients.legal_hold_reason", True),
+    ("erasure_requests", "reason", "erasure_requests.reason", True),
+    ("erasure_requests", "legal_hold_reason", "erasure_requests.legal_hold_reason", True),
 ]
 BATCH = 500
 

@@ -37,6 +37,16 @@ def record(tag: str, action: AuditAction, result: AuditResult = AuditResult.SUCC
     return event
 
 
+def keep_even_if_refused(row) -> None:
+    """Write `row` even though the request answers with an error and rolls back its own work, as a
+    refusal in the access log is (e.g. an erasure request held by a legal hold: 409, yet recorded).
+    Outside a request it simply joins the session."""
+    if has_request_context():
+        g.setdefault("durable_audit_events", []).append(row)
+    else:
+        db.session.add(row)
+
+
 def write_durable_events() -> None:
     """Write the refusals and errors recorded during this request, after its own commit or rollback."""
     events = g.pop("durable_audit_events", [])

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     HANDOFF_DECIDE = "handoff:decide"
     CLIENT_READ = "client:read"
     CONSENT_MANAGE = "consent:manage"
+    CLIENT_RIGHTS = "client:rights"  # the client's read log, export, erasure and legal hold: own programme only
     DIRECTORY_EDIT = "directory:edit"  # a partner: its own organisation's entry only; an admin: any
     SERVICE_REFERRAL_CREATE = "service_referral:create"
     SERVICE_REFERRAL_READ = "service_referral:read"
@@ -40,7 +41,7 @@ class Permission(StrEnum):
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.REFERRER: frozenset({P.ORGANISATION_READ, P.HANDOFF_CREATE, P.HANDOFF_READ}),
-    Role.COACH: frozenset({P.ORGANISATION_READ, P.HANDOFF_READ, P.HANDOFF_DECIDE, P.CLIENT_READ,
+    Role.COACH: frozenset({P.ORGANISATION_READ, P.HANDOFF_READ, P.HANDOFF_DECIDE, P.CLIENT_READ, P.CLIENT_RIGHTS,
                            P.CONSENT_MANAGE, P.SERVICE_REFERRAL_CREATE, P.SERVICE_REFERRAL_READ,
                            P.SERVICE_REFERRAL_UPDATE, P.ESCALATION_READ, P.TRAJECTORY_READ, P.TRAJECTORY_MANAGE,
                            P.REPORT_READ, P.REPORT_TARGET_SET}),

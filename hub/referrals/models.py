@@ -36,6 +36,11 @@ class Client(RowBound, db.Model):
     safe_contact_sealed: Mapped[str | None] = mapped_column("safe_contact", Text)
     story_summary_sealed: Mapped[str | None] = mapped_column("story_summary", Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The client's rights (hub/rights): erased by retention or on request; a legal hold stops both
+    # that and the removal of the client's audit trail.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    legal_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    legal_hold_reason_sealed: Mapped[str | None] = mapped_column("legal_hold_reason", Text)
 
     programme: Mapped[Organisation] = relationship()
     story_domains: Mapped[list[StoryDomain]] = relationship(
@@ -44,6 +49,7 @@ class Client(RowBound, db.Model):
     alias = encrypted_field("alias_sealed", "clients.alias")
     story_summary = encrypted_field("story_summary_sealed", "clients.story_summary")
     _safe_contact_json = encrypted_field("safe_contact_sealed", "clients.safe_contact")
+    legal_hold_reason = encrypted_field("legal_hold_reason_sealed", "clients.legal_hold_reason")
 
     @property
     def safe_contact(self) -> dict:
