@@ -15,7 +15,7 @@ import holidays
 from flask import current_app, g, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, insert, literal, select
+from sqlalchemy import and_, case, exists, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -28,7 +28,7 @@ from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.extensions import db
 from hub.notifications.models import Notification
 from hub.partners.models import Organisation
-from hub.partners.service import contact_users
+from hub.partners.service import contact_users_by_organisation
 from hub.referrals.models import Handoff
 from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, SlaOverride, Status
 from hub.vocab import PARTNER_KINDS, LifeDomain, OrganisationKind, Role
@@ -101,6 +101,13 @@ def _insert_ignoring_duplicates(select_statement):
     return db.session.scalars(statement.returning(Escalation.id)).all()
 
 
+def _not_raised(referral_id, episode, level):
+    """Not escalated yet at this level in this episode: a rerun then claims and inserts nothing (the
+    unique key still settles a race between sweeps)."""
+    done = aliased(Escalation)
+    return ~exists().where(done.service_referral_id == referral_id, done.episode == episode, done.level == level)
+
+
 def _claim(statement, *of):
     """PostgreSQL: lock the rows this sweep works on, skipping those another sweep holds.
     SQLite: every transaction already began with BEGIN IMMEDIATE (hub/__init__.py)."""
@@ -110,29 +117,46 @@ def _claim(statement, *of):
 
 
 def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
+    """The stalled referrals: those whose clock started before the cutoff of the first (most specific)
+    rule that matches them, chosen per row by a CASE. One INSERT ... SELECT per rule, each reading
+    only the rows that rule could find stalled, through the service_referrals index on (status,
+    partner, clock) or (status, clock): its statuses, its partners (the organisations of its kinds and
+    municipality), domains, urgency and cutoff. So the cost grows with the stalled referrals, not with
+    all open ones. A referral another rule's statement already raised conflicts and is skipped."""
     sr, org = ServiceReferral, Organisation
-    whens, cutoffs = [], []
+    organisations = db.session.execute(select(org.id, org.kind, func.lower(org.municipality))).all()
+    whens, narrowed = [], []
     for rule in all_rules:
-        cutoff = subtract_working_days(now, rule.working_days)
-        cutoffs.append(cutoff)
-        condition = [sr.sla_status.in_(rule.statuses)]
+        cutoff = literal(subtract_working_days(now, rule.working_days), UTCDateTime)
+        condition, narrowing = [sr.sla_status.in_(rule.statuses)], [sr.sla_status.in_(rule.statuses)]
         if rule.kinds:
             condition.append(org.kind.in_(rule.kinds))
         if rule.domains:
             condition.append(sr.domain.in_(rule.domains))
+            narrowing.append(sr.domain.in_(rule.domains))
         if rule.urgent is not None:
             condition.append(sr.urgent.is_(rule.urgent))
+            narrowing.append(sr.urgent.is_(rule.urgent))
         if rule.municipality is not None:
             condition.append(func.lower(org.municipality) == rule.municipality)
-        whens.append((and_(*condition), literal(cutoff, UTCDateTime)))
-    if not whens:
-        return []
-    stalled = (select(sr.id, sr.sla_episode, literal(1), sr.sla_status, literal(now, UTCDateTime),
-                      literal(EscalationState.OPEN.value))
-               .join(org, org.id == sr.organisation_id)
-               .where(sr.sla_status.is_not(None), sr.sla_clock_since < literal(max(cutoffs), UTCDateTime),
-                      sr.sla_clock_since < case(*whens, else_=None)))
-    return _insert_ignoring_duplicates(_claim(stalled, sr))
+        if rule.kinds or rule.municipality is not None:
+            partners = [org_id for org_id, kind, municipality in organisations
+                        if (not rule.kinds or getattr(kind, "value", kind) in rule.kinds)
+                        and (rule.municipality is None or municipality == rule.municipality)]
+            if not partners:
+                continue  # no organisation it could apply to: it matches no referral
+            narrowing.append(sr.organisation_id.in_(partners))
+        whens.append((and_(*condition), cutoff))
+        narrowed.append([*narrowing, sr.sla_clock_since < cutoff])
+    raised = []
+    for narrowing in narrowed:
+        stalled = (select(sr.id, sr.sla_episode, literal(1), sr.sla_status, literal(now, UTCDateTime),
+                          literal(EscalationState.OPEN.value))
+                   .join(org, org.id == sr.organisation_id)
+                   .where(*narrowing, sr.sla_clock_since < case(*whens, else_=None),
+                          _not_raised(sr.id, sr.sla_episode, 1)))
+        raised += _insert_ignoring_duplicates(_claim(stalled, sr))
+    return raised
 
 
 def _climb(now: datetime, level: int, after_working_days: int) -> list[int]:
@@ -140,7 +164,8 @@ def _climb(now: datetime, level: int, after_working_days: int) -> list[int]:
     due = (select(previous.service_referral_id, previous.episode, literal(level), previous.status,
                   literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
            .where(previous.level == level - 1, previous.state == EscalationState.OPEN,
-                  previous.raised_at < literal(subtract_working_days(now, after_working_days), UTCDateTime)))
+                  previous.raised_at < literal(subtract_working_days(now, after_working_days), UTCDateTime),
+                  _not_raised(previous.service_referral_id, previous.episode, level)))
     return _insert_ignoring_duplicates(_claim(due, previous))
 
 
@@ -157,10 +182,16 @@ def escalate_overdue(now: datetime) -> dict[str, int]:
 
 # --- who hears of an escalation ----------------------------------------------------------------------
 
+NOTIFY_CHUNK = 5000  # escalations told per round: bounded lists of ids (SQLite allows 32,766 variables)
+
+
 def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
     """One notification per recipient and new escalation, written in bulk; no client data in it."""
-    if not escalation_ids:
-        return
+    for start in range(0, len(escalation_ids), NOTIFY_CHUNK):
+        _notify_chunk(now, escalation_ids[start:start + NOTIFY_CHUNK])
+
+
+def _notify_chunk(now: datetime, escalation_ids: list[int]) -> None:
     rows = db.session.execute(
         select(Escalation.id, Escalation.level, ServiceReferral.id, ServiceReferral.client_id,
                ServiceReferral.organisation_id, Organisation.municipality)
@@ -168,7 +199,7 @@ def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
         .join(Organisation, Organisation.id == ServiceReferral.organisation_id)
         .where(Escalation.id.in_(escalation_ids))).all()
     partner_ids = {r.organisation_id for r in rows}
-    contacts = {org_id: [u.id for u in contact_users(org_id)] for org_id in partner_ids}  # few partners
+    contacts = {org_id: [u.id for u in users] for org_id, users in contact_users_by_organisation(partner_ids).items()}
     partner_staff = _users_by(User.organisation_id, partner_ids, Role.PARTNER)
     coaches = _coaches_by_client({r.client_id for r in rows})
     directors = _directors_by_municipality({r.municipality.lower() for r in rows if r[1] == 3})
@@ -184,16 +215,37 @@ def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
         planned += [(user_id, referral_id, level) for user_id in sorted(recipients)]
     locales = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_({p[0] for p in planned}))).all())
     default_locale = current_app.config["HUB"].default_locale
+    wording = {}  # per language, translated once: (subject, body with %(id)s and %(level)s)
+    for locale in {locales.get(user_id) or default_locale for user_id, _ref, _level in planned}:
+        with force_locale(locale):  # in the recipient's own language
+            wording[locale] = (_("A referral is stalled"), _(
+                "Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub."))
     notifications = []
     for user_id, referral_id, level in planned:
-        with force_locale(locales.get(user_id) or default_locale):  # in the recipient's own language
-            subject = _("A referral is stalled")
-            body = _("Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub.",
-                     id=referral_id, level=level)
-        notifications.append({"user_id": user_id, "subject": subject, "body": body, "created_at": now,
-                              "email_status": "pending", "email_attempts": 0})
-    if notifications:
-        db.session.execute(insert(Notification), notifications)
+        subject, body = wording[locales.get(user_id) or default_locale]
+        notifications.append((user_id, subject, body % {"id": referral_id, "level": level}))
+    _write_notifications(now, notifications)
+
+
+def _write_notifications(now: datetime, rows: list[tuple[int, str, str]]) -> None:
+    """(user, subject, body) rows, in bulk: a sweep after an outage may raise thousands at once.
+    PostgreSQL: one INSERT over arrays (an executemany would send a statement per row); SQLite, in
+    process: an executemany. The body is sealed by its own column type, as the ORM would."""
+    if not rows:
+        return
+    table = Notification.__table__
+    bind = db.session.get_bind()
+    if bind.dialect.name != "postgresql":
+        db.session.execute(insert(table), [{"user_id": u, "subject": s, "body": b, "created_at": now,
+                                             "email_status": "pending", "email_attempts": 0} for u, s, b in rows])
+        return
+    seal = table.c.body.type.process_bind_param
+    db.session.execute(text(
+        "INSERT INTO notifications (user_id, subject, body, created_at, email_status, email_attempts) "
+        "SELECT u, s, b, :now, 'pending', 0 FROM unnest(CAST(:users AS integer[]), CAST(:subjects AS text[]), "
+        "CAST(:bodies AS text[])) AS t(u, s, b)"),
+        {"now": now, "users": [u for u, _s, _b in rows], "subjects": [s for _u, s, _b in rows],
+         "bodies": [seal(b, bind.dialect) for _u, _s, b in rows]})
 
 
 def _users_by(column, values: set, role: Role) -> dict:

@@ -91,6 +91,8 @@ class ServiceReferral(RowBound, db.Model):
         Index("ix_service_referrals_programme", "programme_id", "status", "requested_at"),
         Index("ix_service_referrals_status_since", "status", "status_since"),
         Index("ix_service_referrals_sla_clock", "sla_status", "sla_clock_since"),  # the escalation sweep
+        # the sweep's rules for some partner kinds or one municipality (the chain director's norms)
+        Index("ix_service_referrals_sla_partner", "sla_status", "organisation_id", "sla_clock_since"),
     )
 
     @property
