@@ -52,3 +52,17 @@ clean:
 ## make fuzz: the API fuzzing of `make test` with many more cases per operation and role
 fuzz: $(STAMP)
 	HUB_FUZZ_EXAMPLES=$${HUB_FUZZ_EXAMPLES:-50} $(BIN)/pytest -p no:cacheprovider tests/test_fuzz_api.py
+
+## make bench: the benchmarks, measured in one run, into build/bench.md (never part of `make test`)
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## make load: a bounded locust load test on 127.0.0.1 (gunicorn, PostgreSQL) into build/load.md; fails on any error
+load: $(STAMP)
+	$(BIN)/python -m bench.load
+
+## make faults: eight SQLite writers for a minute; a gunicorn worker killed and PostgreSQL restarted mid-burst
+faults: $(STAMP)
+	env -u HUB_TEST_DATABASE_URL HUB_FAULT_SECONDS=60 HUB_FAULT_WRITERS=processes \
+		$(BIN)/pytest -p no:cacheprovider tests/test_faults_sqlite_writers.py
+	$(BIN)/python -m bench.faults

@@ -1,0 +1,387 @@
+"""`make bench`: every benchmark in one run, written to build/bench.md.
+
+  (a) the escalation sweep over 100,000 and 1,000,000 service referrals (1 % stalled), SQLite and
+      PostgreSQL, and a rerun that must insert nothing;
+  (b) a coach's overview (GET /api/v1/service-referrals, a page of 25) at both sizes: p50/p95;
+  (c) handoff POSTs per second under gunicorn (2 sync workers) against a bare Flask endpoint doing one
+      raw INSERT, same database, same run;
+  (d) peak resident memory per hub worker under that load.
+Each figure is given as min / median / max over the repetitions.
+
+Environment: BENCH_SIZES (default "100000,1000000"), BENCH_BACKENDS ("sqlite,postgresql"),
+BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from bench import data, loadgen
+from bench.servers import gunicorn
+
+GOALS = {"sweep_ms": {"sqlite": 100, "postgresql": 250}, "overview_p50_ms": 10, "overview_p95_ms": 25,
+         "handoff_ratio": 0.33, "worker_rss_mb": 150}
+_used_steps: dict[int, int] = {}
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def fmt(values: list[float], digits: int = 1, unit: str = "") -> str:
+    low, mid, high = spread(values)
+    return f"{low:.{digits}f} / **{mid:.{digits}f}** / {high:.{digits}f}{unit}"
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+# --- signing in (a TOTP code counts once per 30 s step and account) --------------------------------
+
+def fresh_code(account: data.Account) -> str:
+    step = int(time.time() // 30)
+    if _used_steps.get(account.id) == step:
+        time.sleep(30 - time.time() % 30 + 0.5)
+        step = int(time.time() // 30)
+    _used_steps[account.id] = step
+    return account.otp(datetime.now(UTC))
+
+
+def login_in_process(client, account: data.Account) -> dict:
+    response = client.post("/api/v1/auth/login", json={"email": account.email, "password": data.PASSWORD,
+                                                       "otp": fresh_code(account)})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def login_over_http(port: int, account: data.Account) -> dict:
+    import urllib.request
+
+    body = json.dumps({"email": account.email, "password": data.PASSWORD, "otp": fresh_code(account)}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/auth/login", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  (127.0.0.1 only)
+        return {"Authorization": f"Bearer {json.loads(response.read())['token']}"}
+
+
+# --- (a) the sweep -------------------------------------------------------------------------------
+
+def _reset_escalations(app) -> None:
+    from hub.extensions import db
+
+    with db.engine.begin() as connection:
+        connection.execute(text("DELETE FROM notifications"))
+        connection.execute(text("DELETE FROM escalations"))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE notifications, escalations"))
+
+
+@contextmanager
+def _timed_steps(spent: dict):
+    """Time the sweep's own steps: the escalations' SQL (levels 1-3) and telling people."""
+    from hub.referrals import escalation
+
+    originals = {name: getattr(escalation, name) for name in ("_raise_level_one", "_climb", "_notify_new")}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                step = "notify_ms" if name == "_notify_new" else "escalations_ms"
+                spent[step] = spent.get(step, 0.0) + (time.perf_counter() - began) * 1000
+        return wrapper
+
+    for name, function in originals.items():
+        setattr(escalation, name, timed(name, function))
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(escalation, name, function)
+
+
+def bench_sweep(world: data.World, now: datetime, reps: int) -> dict:
+    from hub.extensions import db
+    from hub.referrals.escalation import escalate_overdue
+
+    app = data.bench_app(world.url)
+    results = {"sweep_ms": [], "rerun_ms": [], "escalations_ms": [], "notify_ms": []}
+    with app.app_context():
+        _reset_escalations(app)
+        escalate_overdue(now)  # warm-up: mappers, compiled statements, the database's caches
+        for _ in range(reps):
+            _reset_escalations(app)
+            db.session.remove()
+            spent: dict = {}
+            with _timed_steps(spent):
+                began = time.perf_counter()
+                raised = escalate_overdue(now)
+                results["sweep_ms"].append((time.perf_counter() - began) * 1000)
+            results["escalations_ms"].append(spent["escalations_ms"])
+            results["notify_ms"].append(spent["notify_ms"])
+            assert raised == {"level_1": world.stalled, "level_2": 0, "level_3": 0}, (raised, world.stalled)
+            began = time.perf_counter()
+            raised = escalate_overdue(now)
+            results["rerun_ms"].append((time.perf_counter() - began) * 1000)
+            assert sum(raised.values()) == 0, raised
+        results["plan"] = explain_sweep(now)
+        db.session.remove()
+        db.engine.dispose()
+    return results
+
+
+def explain_sweep(now: datetime) -> str:
+    """The plan of the sweep's level-1 statement (run inside a transaction that is rolled back)."""
+    from sqlalchemy import event
+
+    from hub.extensions import db
+    from hub.referrals.escalation import escalate_overdue
+
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("INSERT INTO ESCALATIONS"):
+            statements.append((statement, parameters))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        _reset_escalations(None)
+        escalate_overdue(now)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    if not statements:
+        return ""
+    statement, parameters = statements[min(4, len(statements) - 1)]  # a rule's statement, not the urgent one
+    dialect = engine.dialect.name
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if dialect == "postgresql" else "EXPLAIN QUERY PLAN "
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        _reset_escalations(None)
+        cursor.execute(prefix + statement, parameters)
+        lines = [" | ".join(str(c) for c in row) for row in cursor.fetchall()]
+        raw.rollback()
+    finally:
+        raw.close()
+    return "\n".join(lines)
+
+
+# --- (b) the coach's overview --------------------------------------------------------------------
+
+def bench_overview(world: data.World, requests: int) -> dict:
+    """Sequential GETs through the whole WSGI app in this process (no network): token check, query,
+    serialisation. The coaches of the first programmes, a page of 25, newest first."""
+    from hub.extensions import db
+
+    app = data.bench_app(world.url)
+    client = app.test_client()
+    timings = {"coach": [], "partner": []}
+    with app.app_context():
+        for role, accounts in (("coach", world.coaches[:3]), ("partner", world.partner_users[:3])):
+            headers = [login_in_process(client, account) for account in accounts]
+            for index in range(requests + 30):
+                began = time.perf_counter()
+                response = client.get("/api/v1/service-referrals?per_page=25", headers=headers[index % 3])
+                elapsed = (time.perf_counter() - began) * 1000
+                assert response.status_code == 200 and len(response.get_json()["items"]) == 25, response.status_code
+                if index >= 30:  # warm-up
+                    timings[role].append(elapsed)
+        db.engine.dispose()
+    return timings
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return (statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))])
+
+
+# --- (c, d) handoff throughput against the bare INSERT; memory per worker -------------------------
+
+HANDOFF = {
+    "urgency": "normal",
+    "client": {"alias": "Roos", "gender": "female", "birth_year": 1994, "languages": ["nl", "ro"],
+               "municipality_of_residence": "Arnhem", "municipality_of_work": "Utrecht",
+               "legal_status": "resident", "target_groups": ["trafficking_victim"]},
+    "consent": {"method": "verbal", "statement": "Ik geef toestemming dat mijn verhaal naar het uitstapprogramma gaat.",
+                "scope": ["story", "contact", "finances", "housing"]},
+    "story": {"summary": "Werkt sinds 2019 in de raamprostitutie en wil stoppen.",
+              "domains": [{"domain": "finances", "score": 2, "wish": 7, "notes": "Schulden"},
+                          {"domain": "housing", "score": 3, "wish": 8, "notes": "Woont boven de club"}]},
+}
+
+
+def handoff_body(programme_id: int) -> bytes:
+    return json.dumps({**HANDOFF, "to_organisation_id": programme_id}).encode()
+
+
+def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) -> dict:
+    from bench import bare_app
+
+    bare_app.create_table(world.url)
+    body = handoff_body(world.programmes[0])
+    results = {"bare": [], "handoff": [], "ratio": [], "handoff_p50": [], "handoff_p95": [], "bare_p50": []}
+    hub_env = data.server_env(world.url)
+    bare_env = {**os.environ, "BENCH_DATABASE_URL": world.url}
+    with gunicorn("bench.bare_app:app", bare_env, name=f"bare-{backend}") as bare, \
+            gunicorn("wsgi:app", hub_env, name=f"hub-{backend}") as hub:
+        headers = login_over_http(hub.port, world.referrers[1])
+        handoff_request = loadgen.http_request("POST", "/api/v1/referrals", body, headers)
+        bare_request = loadgen.http_request("POST", "/bare", body)
+        loadgen.run(bare.port, [bare_request], seconds=2)  # warm-up: imports, connections, caches
+        loadgen.run(hub.port, [handoff_request], seconds=2)
+        results["worker_rss_mb_with_sign_in"] = list(hub.peak_rss_mb().values())
+        hub.reset_peaks()
+        for _ in range(reps):
+            plain = loadgen.run(bare.port, [bare_request], seconds=seconds)
+            handoffs = loadgen.run(hub.port, [handoff_request], seconds=seconds)
+            for name, result in (("bare", plain), ("handoff", handoffs)):
+                if result.errors:
+                    raise RuntimeError(f"{name} on {backend}: {result.errors} errors {dict(result.statuses)}\n"
+                                       f"{(hub if name == 'handoff' else bare).log_tail()}")
+            results["bare"].append(plain.per_second)
+            results["handoff"].append(handoffs.per_second)
+            results["ratio"].append(handoffs.per_second / plain.per_second)
+            results["handoff_p50"].append(handoffs.median_ms)
+            results["handoff_p95"].append(handoffs.percentile(95))
+            results["bare_p50"].append(plain.median_ms)
+        results["worker_rss_mb"] = list(hub.peak_rss_mb().values())
+    return results
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+def main() -> int:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+    reps = int(os.environ.get("BENCH_REPS", "5"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "10"))
+    now = datetime.now(UTC).replace(microsecond=0)
+    results: dict = {}
+    started = time.time()
+    for backend in backends:
+        url = data.sqlite_url("hub-bench") if backend == "sqlite" else data.pg_url("hub_bench")
+        log(f"{backend}: migrating and seeding {url}")
+        world = data.migrate_and_seed(url)
+        for size in sizes:
+            began = time.time()
+            data.grow(world, size, now)
+            log(f"{backend}: {world.referrals:,} service referrals ({world.stalled:,} stalled) "
+                f"in {time.time() - began:.0f} s")
+            entry = results.setdefault(backend, {}).setdefault(size, {})
+            entry["stalled"] = world.stalled
+            entry["sweep"] = bench_sweep(world, now, reps)
+            log(f"{backend} {size:,}: sweep {fmt(entry['sweep']['sweep_ms'])} ms, "
+                f"rerun {fmt(entry['sweep']['rerun_ms'])} ms")
+            entry["overview"] = bench_overview(world, 200)
+            log(f"{backend} {size:,}: overview p50/p95 {percentiles(entry['overview']['coach'])}")
+        log(f"{backend}: handoff against the bare INSERT, {reps} x {seconds:.0f} s each")
+        results[backend]["handoff"] = bench_handoff(world, reps, seconds, backend)
+        log(f"{backend}: handoff {fmt(results[backend]['handoff']['handoff'], 0)}/s, "
+            f"bare {fmt(results[backend]['handoff']['bare'], 0)}/s")
+    path = write_report(results, sizes, reps, seconds, time.time() - started)
+    log(f"written: {path}")
+    return 0
+
+
+def write_report(results: dict, sizes: list[int], reps: int, seconds: float, took: float) -> str:
+    cpu = os.cpu_count()
+    load = os.getloadavg()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in one run of `make bench` ({took / 60:.0f} min) on this "
+        f"machine: {cpu} CPUs, load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (other work "
+        f"shares the machine, so the spread is wide). Each figure: **min / median / max** over {reps} repetitions. "
+        "Data: `bench/data.py` (79 % of service referrals closed, 20 % open within their norm, 1 % stalled).",
+        "",
+    ]
+    lines += ["## (a) Escalation sweep", "",
+              "`escalate_overdue(now)`, in-process, after one warm-up sweep: the whole sweep, committing, split into "
+              "its escalation statements (one INSERT ... SELECT ... ON CONFLICT DO NOTHING per SLA rule for level 1, "
+              "one per ladder step) and telling people (a notification per recipient and escalation: the coach "
+              "and the partner's contact, about 2 per escalation, each body sealed with AES-GCM); then the same "
+              "sweep again, which must insert nothing (the sweep every 15 minutes, when nothing new stalled).", "",
+              "| database | service referrals | stalled (= raised) | whole sweep ms | of which escalations ms | "
+              "of which notifications ms | rerun ms | goal at 1M (PG 250, SQLite 100 ms) |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for backend, by_size in results.items():
+        for size in sizes:
+            sweep = by_size[size]["sweep"]
+            goal = GOALS["sweep_ms"][backend]
+            verdict = "-"
+            if size == max(sizes):
+                verdict = "; ".join(f"{name} {'met' if statistics.median(sweep[key]) <= goal else '**missed**'}"
+                                    for name, key in (("sweep", "sweep_ms"), ("escalations", "escalations_ms"),
+                                                      ("rerun", "rerun_ms")))
+            lines.append(f"| {backend} | {size:,} | {by_size[size]['stalled']:,} | {fmt(sweep['sweep_ms'])} | "
+                         f"{fmt(sweep['escalations_ms'])} | {fmt(sweep['notify_ms'])} | {fmt(sweep['rerun_ms'])} | "
+                         f"{verdict} |")
+    for backend, by_size in results.items():
+        if len(sizes) > 1:
+            small, large = (statistics.median(by_size[s]["sweep"]["sweep_ms"]) for s in (sizes[0], sizes[-1]))
+            stalled = by_size[sizes[-1]]["stalled"] / by_size[sizes[0]]["stalled"]
+            lines.append(f"\n{backend}: {sizes[-1] // sizes[0]}x the rows and {stalled:.0f}x the stalled cost "
+                         f"{large / small:.1f}x the time.")
+    lines += ["", "## (b) A coach's overview and a partner's inbox: GET /api/v1/service-referrals, a page of 25", "",
+              "Sequential requests through the whole WSGI app in one process (token, query, serialisation; no "
+              "network), 200 after a warm-up, over 3 coaches (each programme holds a tenth of the rows) and 3 "
+              "partners (each a 45th). Per size: p50 and p95 in ms.", "",
+              "| database | service referrals | coach p50 | coach p95 | partner p50 | partner p95 | goal |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for backend, by_size in results.items():
+        for size in sizes:
+            coach, partner = (percentiles(by_size[size]["overview"][r]) for r in ("coach", "partner"))
+            fast = coach[0] <= GOALS["overview_p50_ms"] and coach[1] <= GOALS["overview_p95_ms"]
+            met = "met" if fast else "**missed**"
+            lines.append(f"| {backend} | {size:,} | {coach[0]:.1f} | {coach[1]:.1f} | {partner[0]:.1f} | "
+                         f"{partner[1]:.1f} | p50 <= 10, p95 <= 25: {met} |")
+    lines += ["", "## (c) Handoff POST /api/v1/referrals against a bare INSERT endpoint", "",
+              f"gunicorn, 2 sync workers each, on 127.0.0.1; the same database (holding the {max(sizes):,}-row "
+              f"data set); {reps} alternating runs of {seconds:.0f} s, 8 connections in a closed loop "
+              "(`bench/loadgen.py`: 2 processes x 4 threads, on the same CPUs as the server). The bare endpoint "
+              "(`bench/bare_app.py`) does one raw INSERT per request; a handoff writes a client, its story, a "
+              "consent, the handoff, an audit event and a notification per coach, all encrypted where sealed.",
+              "", "| database | bare INSERT req/s | handoff req/s | ratio | handoff p50 ms | handoff p95 ms | goal |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for backend, by_size in results.items():
+        handoff = by_size["handoff"]
+        met = "met" if statistics.median(handoff["ratio"]) >= GOALS["handoff_ratio"] else "**missed**"
+        lines.append(f"| {backend} | {fmt(handoff['bare'], 0)} | {fmt(handoff['handoff'], 0)} | "
+                     f"{fmt([r * 100 for r in handoff['ratio']], 0, ' %')} | {fmt(handoff['handoff_p50'])} | "
+                     f"{fmt(handoff['handoff_p95'])} | >= 33 %: {met} |")
+    lines += ["", "## (d) Peak memory per hub worker under load", "",
+              "The kernel's high-water mark (VmHWM) of each gunicorn worker of the hub during the handoff runs (reset "
+              "after the warm-up). Before that reset, the mark also holds starting up and signing in: argon2id "
+              "(RFC 9106 low-memory profile, hub/auth/passwords.py) works in 64 MiB for each password it checks, "
+              "for a moment; that figure is in the last column.", "",
+              "| database | workers | peak RSS MB under load (min / median / max over workers) | goal | "
+              "with start-up and sign-in |", "| --- | ---: | ---: | --- | ---: |"]
+    for backend, by_size in results.items():
+        rss = by_size["handoff"]["worker_rss_mb"]
+        met = "met" if max(rss) < GOALS["worker_rss_mb"] else "**missed**"
+        lines.append(f"| {backend} | {len(rss)} | {fmt(rss)} | < 150 MB: {met} | "
+                     f"{fmt(by_size['handoff']['worker_rss_mb_with_sign_in'])} |")
+    lines += ["", "## Plans of the sweep's level-1 statement", ""]
+    for backend, by_size in results.items():
+        lines += [f"{backend}, {max(sizes):,} rows:", "", "```", by_size[max(sizes)]["sweep"]["plan"], "```", ""]
+    path = os.path.join(data.ROOT, "build", "bench.md")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as report:
+        report.write("\n".join(lines) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

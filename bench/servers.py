@@ -1,0 +1,103 @@
+"""gunicorn on 127.0.0.1 for the benchmarks, the load test and the fault test: start, wait until it
+answers, find its workers, read their peak memory, stop it (only the processes started here)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+from bench.data import BUILD, ROOT
+
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answering(port: int, path: str = "/healthz", seconds: float = 60.0) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"nothing answers on 127.0.0.1:{port}{path}")
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, port: int, log_path: str):
+        self.process, self.port, self.log_path = process, port, log_path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def workers(self) -> list[int]:
+        """The worker processes of this gunicorn master."""
+        found = []
+        for task in os.listdir(f"/proc/{self.pid}/task"):
+            with open(f"/proc/{self.pid}/task/{task}/children") as children:
+                found += [int(pid) for pid in children.read().split()]
+        return sorted(found)
+
+    def peak_rss_mb(self) -> dict[int, float]:
+        """Each worker's peak resident memory so far (the kernel's high-water mark, VmHWM)."""
+        peaks = {}
+        for pid in self.workers():
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peaks[pid] = int(line.split()[1]) / 1024
+            except FileNotFoundError:
+                continue
+        return peaks
+
+    def reset_peaks(self) -> None:
+        """Start the workers' high-water marks afresh (Linux: "5" to clear_refs), e.g. after the sign-ins,
+        whose argon2id hashing takes 64 MiB for a moment, so that the load itself is measured."""
+        for pid in self.workers():
+            try:
+                with open(f"/proc/{pid}/clear_refs", "w") as clear:
+                    clear.write("5")
+            except OSError:
+                continue
+
+    def log_tail(self, lines: int = 40) -> str:
+        with open(self.log_path, errors="replace") as log:
+            return "".join(log.readlines()[-lines:])
+
+
+@contextmanager
+def gunicorn(app: str, env: dict, workers: int = 2, name: str = "server", extra: tuple[str, ...] = ()):
+    """gunicorn `app` with `workers` sync workers on a free port of 127.0.0.1; stopped afterwards."""
+    port = free_port()
+    os.makedirs(BUILD, exist_ok=True)
+    log_path = os.path.join(BUILD, f"{name}.log")
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [GUNICORN, "--workers", str(workers), "--worker-class", "sync", "--bind", f"127.0.0.1:{port}",
+             "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5", *extra, app],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = Server(process, port, log_path)
+    try:
+        wait_until_answering(port)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
