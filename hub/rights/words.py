@@ -18,7 +18,7 @@ WORDS = {
     "method": {"verbal": _l("verbally"), "written": _l("in writing"), "digital": _l("digitally")},
     "scope": {"story": _l("story summary"), "contact": _l("safe-contact details")},
     "urgency": {"low": _l("low"), "normal": _l("normal"), "high": _l("high")},
-    "handoff_status": {"submitted": _l("submitted"), "accepted": _l("accepted"),
+    "handoff_status": {"submitted": _l("submitted"), "accepted": _l("accepted by the programme"),
                        "first_contact": _l("first contact made"), "declined": _l("declined"),
                        "withdrawn": _l("withdrawn")},
     "phase": {"contact": _l("contact phase"), "orientation": _l("orientation phase"),
