@@ -101,11 +101,14 @@ def _insert_ignoring_duplicates(select_statement):
     return db.session.scalars(statement.returning(Escalation.id)).all()
 
 
+_DONE = Escalation.__table__.alias("escalations_done")  # made once: an ORM alias per statement costs ms
+
+
 def _not_raised(referral_id, episode, level):
     """Not escalated yet at this level in this episode: a rerun then claims and inserts nothing (the
     unique key still settles a race between sweeps)."""
-    done = aliased(Escalation)
-    return ~exists().where(done.service_referral_id == referral_id, done.episode == episode, done.level == level)
+    return ~exists().where(_DONE.c.service_referral_id == referral_id, _DONE.c.episode == episode,
+                           _DONE.c.level == level)
 
 
 def _claim(statement, *of):
