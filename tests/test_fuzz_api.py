@@ -241,3 +241,12 @@ def test_every_operation_documents_the_errors_the_shared_machinery_answers(clien
                     assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
     assert "403" not in spec["paths"]["/api/v1/organisations"]["get"]["responses"]  # every role may list them
     assert "403" in spec["paths"]["/api/v1/referrals"]["post"]["responses"]
+
+
+def test_a_report_period_with_only_a_distant_start_is_refused(world, client):
+    """Found: `?from=0620-11-23` (no `to`: today) passed the five-year limit, which was only checked
+    when both ends were given, and the monthly breakdown of 1,400 years was a 500 on SQLite."""
+    for path in ("/api/v1/reports/bottlenecks", "/api/v1/reports/waiting-times"):
+        response = client.get(f"{path}?from=0620-11-23", headers=world["headers"]["director"])
+        assert response.status_code == 422, (path, response.get_json())
+        assert "from" in response.get_json()["error"]["fields"]

@@ -32,6 +32,8 @@ class PeriodArgs(Schema):
         first = data.pop("first", None) or (default.first if last >= default.first else last.replace(month=1, day=1))
         if first > last:
             raise ValidationError(_("The period ends before it begins."), "from")
+        if (last - first).days + 1 > MAX_DAYS:  # also when one end is the default (e.g. only `from`)
+            raise ValidationError(_("Choose a period of at most five years."), "from")
         data["period"] = Period(first, last)
         return data
 
