@@ -71,7 +71,8 @@ def add_referral(app, world: World, partner: int, requested_at: datetime, *, sta
         db.session.add(referral)
         db.session.flush()
         for level, raised_at in enumerate(escalations, start=1):
-            db.session.add(Escalation(service_referral_id=referral.id, episode=1, level=level,
+            db.session.add(Escalation(service_referral_id=referral.id, client_id=referral.client_id,
+                                      organisation_id=referral.organisation_id, episode=1, level=level,
                                       status=Status.REQUESTED, raised_at=raised_at))
         db.session.commit()
         return referral.id

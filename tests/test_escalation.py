@@ -30,14 +30,19 @@ def test_working_days_skip_weekends_and_dutch_holidays():
     assert subtract_working_days(after_kings_day, 1) == datetime(2027, 4, 26, 9, 0, tzinfo=AMS)
 
 
-def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem"):
-    """A referral to a partner, sent at NOW, with a coach, a partner contact and a chain director."""
-    programme = make.organisation("exit_programme", municipality=municipality)
-    coach = make.user("coach", organisation_id=programme)
+def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem", joining=None):
+    """A referral to a partner, sent at NOW, with a coach, a partner contact and a chain director;
+    `joining` another chain: a new client of the same coach, referred to the same partner."""
+    if joining is None:
+        programme = make.organisation("exit_programme", municipality=municipality)
+        coach = make.user("coach", organisation_id=programme)
+        partner_org = make.organisation(partner_kind, municipality=municipality)
+        partner = make.user("partner", organisation_id=partner_org)
+        director = make.user("director", organisation_id=make.organisation("municipality", municipality=municipality))
+    else:
+        programme, partner_org = joining["programme"], joining["partner_org"]
+        coach, partner, director = joining["coach"], joining["partner"], joining["director"]
     handoff_id, client_id = make.handoff(programme_id=programme)
-    partner_org = make.organisation(partner_kind, municipality=municipality)
-    partner = make.user("partner", organisation_id=partner_org)
-    director = make.user("director", organisation_id=make.organisation("municipality", municipality=municipality))
     domain = {"debt_relief": LifeDomain.FINANCES, "addiction_care": LifeDomain.MENTAL_HEALTH}[partner_kind]
     with app.test_request_context():
         from hub.consent.service import record_consent
@@ -50,7 +55,8 @@ def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem"):
                        purpose="service_referral", scope=[domain.value], method="verbal", statement="ja", now=NOW)
         referral = refer(coach_user, client_id, partner_org, domain, None, NOW)
         db.session.commit()
-        return {"referral_id": referral.id, "coach": coach, "partner": partner, "director": director}
+        return {"referral_id": referral.id, "coach": coach, "partner": partner, "director": director,
+                "programme": programme, "partner_org": partner_org}
 
 
 def _sweep(app, at):

@@ -1,32 +1,59 @@
 """The sweep at scale (bench/run.py measures it): one statement per rule over the index, a rerun that
-claims nothing, notifications written in bulk and in bounded rounds. Here: the same answers as one
+claims nothing, one notification per person per sweep. Here: the same answers as one
 referral at a time would give."""
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.notifications.models import Notification
-from hub.referrals import escalation
 from hub.referrals.service_referral_models import Escalation
 from tests.conftest import NOW
 from tests.test_escalation import _chain, _sweep
 
 
-def test_many_escalations_are_told_in_rounds_each_recipient_once(app, make, monkeypatch):
-    monkeypatch.setattr(escalation, "NOTIFY_CHUNK", 2)  # five referrals: three rounds
-    chains = [_chain(app, make) for _ in range(5)]
+def test_each_person_gets_one_message_per_sweep_counting_their_stalled_referrals(app, make):
+    """Five stalled referrals of one coach, at one partner: the coach and the partner's contact each
+    get one notification counting five, not five notifications (and no referral numbers in a
+    message that may travel by e-mail: the escalations page lists them)."""
+    first = _chain(app, make)
+    chains = [first, *(_chain(app, make, joining=first) for _ in range(4))]
     assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 5
+    told = _told_at(app, NOW + timedelta(days=4))
+    assert sorted(told) == sorted([first["coach"].id, first["partner"].id])
+    for subject, body in told.values():
+        assert subject and re.findall(r"\d+", body) == ["5", "1"]  # how many, the highest level: no numbers
+    assert len(chains) == 5
+
+
+def test_a_second_sweep_tells_only_of_what_it_raised(app, make):
+    first = _chain(app, make)
+    _sweep(app, NOW + timedelta(days=4))
+    later = _chain(app, make, joining=first)
+    _sweep(app, NOW + timedelta(days=8))
+    _subject, body = _told_at(app, NOW + timedelta(days=8))[first["coach"].id]
+    assert str(later["referral_id"]) in body.split() and str(first["referral_id"]) not in body.split()
+
+
+def test_people_of_different_referrals_hear_only_of_their_own(app, make):
+    one, other = _chain(app, make), _chain(app, make)
+    _sweep(app, NOW + timedelta(days=4))
+    told = _told_at(app, NOW + timedelta(days=4))
+    for mine, theirs in ((one, other), (other, one)):
+        for account in (mine["coach"], mine["partner"]):
+            _subject, body = told[account.id]
+            assert str(mine["referral_id"]) in body.split() and str(theirs["referral_id"]) not in body.split()
+
+
+def _told_at(app, moment) -> dict:
+    """Who was told by the sweep at `moment`: user id -> (subject, body); one notification each."""
     with app.app_context():
-        told = db.session.execute(select(Notification.user_id, Notification.body).where(
-            Notification.created_at == NOW + timedelta(days=4))).all()  # written by the sweep
-        bodies = {user_id: [] for user_id, _body in told}
-        for user_id, body in told:
-            bodies[user_id].append(body)
-    for chain in chains:  # the coach and the partner's contact, about this referral, once each
-        for account in (chain["coach"], chain["partner"]):
-            assert [b for b in bodies[account.id] if str(chain["referral_id"]) in b.split()] != []
-    assert len(told) == 10
+        rows = db.session.execute(select(Notification.user_id, Notification.subject, Notification.body)
+                                  .where(Notification.created_at == moment)).all()
+    told = {user_id: (subject, body) for user_id, subject, body in rows}
+    assert len(told) == len(rows), "someone was told twice in one sweep"
+    return told
 
 
 def test_a_rerun_claims_nothing_and_a_new_episode_escalates_again(app, make):

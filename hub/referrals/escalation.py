@@ -8,6 +8,8 @@ notifications go out only for the rows this sweep inserted, in the same transact
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +17,7 @@ import holidays
 from flask import current_app, g, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, exists, func, insert, literal, select, text
+from sqlalchemy import Integer, and_, bindparam, case, exists, func, insert, literal, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -92,11 +94,14 @@ def is_stalled(referral: ServiceReferral, now: datetime, all_rules: list[Rule] |
 
 # --- the sweep -----------------------------------------------------------------------------------
 
+RAISED_COLUMNS = ["service_referral_id", "client_id", "organisation_id", "episode", "level", "status", "raised_at",
+                  "state"]
+
+
 def _insert_ignoring_duplicates(select_statement):
     dialect = db.session.get_bind().dialect.name
     insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert_for(Escalation).from_select(
-        ["service_referral_id", "episode", "level", "status", "raised_at", "state"], select_statement)
+    statement = insert_for(Escalation).from_select(RAISED_COLUMNS, select_statement)
     statement = statement.on_conflict_do_nothing(index_elements=["service_referral_id", "episode", "level"])
     return db.session.scalars(statement.returning(Escalation.id)).all()
 
@@ -119,43 +124,45 @@ def _claim(statement, *of):
     return statement
 
 
+def _partners_of(rule: Rule, organisations: list) -> list[int] | None:
+    """The organisations a rule for some partner kinds or one municipality applies to (None: all)."""
+    if not rule.kinds and rule.municipality is None:
+        return None
+    return [org_id for org_id, kind, municipality in organisations
+            if (not rule.kinds or getattr(kind, "value", kind) in rule.kinds)
+            and (rule.municipality is None or municipality == rule.municipality)]
+
+
 def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
     """The stalled referrals: those whose clock started before the cutoff of the first (most specific)
     rule that matches them, chosen per row by a CASE. One INSERT ... SELECT per rule, each reading
     only the rows that rule could find stalled, through the service_referrals index on (status,
-    partner, clock) or (status, clock): its statuses, its partners (the organisations of its kinds and
-    municipality), domains, urgency and cutoff. So the cost grows with the stalled referrals, not with
-    all open ones. A referral another rule's statement already raised conflicts and is skipped."""
+    partner, clock) or (status, clock), which holds every column the statement reads: its statuses,
+    its partners (the organisations of its kinds and municipality, named in the statement),
+    domains, urgency and cutoff. So the cost grows with the stalled referrals, not with all open
+    ones, and no referral's row is read. A referral another rule's statement already raised
+    conflicts and is skipped."""
     sr, org = ServiceReferral, Organisation
     organisations = db.session.execute(select(org.id, org.kind, func.lower(org.municipality))).all()
     whens, narrowed = [], []
     for rule in all_rules:
         cutoff = literal(subtract_working_days(now, rule.working_days), UTCDateTime)
-        condition, narrowing = [sr.sla_status.in_(rule.statuses)], [sr.sla_status.in_(rule.statuses)]
-        if rule.kinds:
-            condition.append(org.kind.in_(rule.kinds))
+        condition = [sr.sla_status.in_(rule.statuses)]
         if rule.domains:
             condition.append(sr.domain.in_(rule.domains))
-            narrowing.append(sr.domain.in_(rule.domains))
         if rule.urgent is not None:
             condition.append(sr.urgent.is_(rule.urgent))
-            narrowing.append(sr.urgent.is_(rule.urgent))
-        if rule.municipality is not None:
-            condition.append(func.lower(org.municipality) == rule.municipality)
-        if rule.kinds or rule.municipality is not None:
-            partners = [org_id for org_id, kind, municipality in organisations
-                        if (not rule.kinds or getattr(kind, "value", kind) in rule.kinds)
-                        and (rule.municipality is None or municipality == rule.municipality)]
+        partners = _partners_of(rule, organisations)
+        if partners is not None:
             if not partners:
                 continue  # no organisation it could apply to: it matches no referral
-            narrowing.append(sr.organisation_id.in_(partners))
+            condition.append(sr.organisation_id.in_(partners))
         whens.append((and_(*condition), cutoff))
-        narrowed.append([*narrowing, sr.sla_clock_since < cutoff])
+        narrowed.append([*condition, sr.sla_clock_since < cutoff])
     raised = []
     for narrowing in narrowed:
-        stalled = (select(sr.id, sr.sla_episode, literal(1), sr.sla_status, literal(now, UTCDateTime),
-                          literal(EscalationState.OPEN.value))
-                   .join(org, org.id == sr.organisation_id)
+        stalled = (select(sr.id, sr.client_id, sr.organisation_id, sr.sla_episode, literal(1), sr.sla_status,
+                          literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
                    .where(*narrowing, sr.sla_clock_since < case(*whens, else_=None),
                           _not_raised(sr.id, sr.sla_episode, 1)))
         raised += _insert_ignoring_duplicates(_claim(stalled, sr))
@@ -164,8 +171,8 @@ def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
 
 def _climb(now: datetime, level: int, after_working_days: int) -> list[int]:
     previous = aliased(Escalation)
-    due = (select(previous.service_referral_id, previous.episode, literal(level), previous.status,
-                  literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
+    due = (select(previous.service_referral_id, previous.client_id, previous.organisation_id, previous.episode,
+                  literal(level), previous.status, literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
            .where(previous.level == level - 1, previous.state == EscalationState.OPEN,
                   previous.raised_at < literal(subtract_working_days(now, after_working_days), UTCDateTime),
                   _not_raised(previous.service_referral_id, previous.episode, level)))
@@ -185,48 +192,113 @@ def escalate_overdue(now: datetime) -> dict[str, int]:
 
 # --- who hears of an escalation ----------------------------------------------------------------------
 
-NOTIFY_CHUNK = 5000  # escalations told per round: bounded lists of ids (SQLite allows 32,766 variables)
+def _new_escalations(escalation_ids: list[int]):
+    """SQL: the escalations this sweep raised, passed as ONE parameter (an array on PostgreSQL, a JSON
+    list on SQLite): no limit on their number, no statement per round."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        raised = func.unnest(bindparam("new_ids", escalation_ids, type_=postgresql.ARRAY(Integer))) \
+            .table_valued("value").render_derived(name="raised")
+    else:
+        raised = func.json_each(bindparam("new_ids", json.dumps(escalation_ids))).table_valued("value").alias("raised")
+    return (select(Escalation.id, Escalation.level, Escalation.service_referral_id.label("referral_id"),
+                   Escalation.client_id, Escalation.organisation_id)
+            .join(raised, Escalation.id == raised.c.value)
+            .cte("new_escalations").prefix_with("MATERIALIZED"))  # read three times, made once
+
+
+def _told(escalation_ids: list[int]) -> list:
+    """SQL: the new escalations counted per coach (the client's coach and backup coach hear of every
+    level) and per partner organisation and level (whose people `_partner_side` finds): a few
+    hundred rows, however many escalations. Per group: how many, the highest level, the lowest
+    referral number (named when it is the only one)."""
+    new = _new_escalations(escalation_ids)
+
+    def coach(column):
+        return (select(literal("coach").label("side"), column.label("key"), literal(0).label("level"),
+                       func.count(new.c.id.distinct()).label("escalations"), func.max(new.c.level).label("highest"),
+                       func.min(new.c.referral_id).label("referral_id"))
+                .join(Handoff, Handoff.client_id == new.c.client_id).where(column.is_not(None)).group_by(column))
+
+    partner = select(literal("partner"), new.c.organisation_id, new.c.level, func.count(), new.c.level,
+                     func.min(new.c.referral_id)).group_by(new.c.organisation_id, new.c.level)
+    return db.session.execute(union_all(coach(Handoff.coach_id), coach(Handoff.backup_coach_id), partner)).all()
+
+
+def _partner_side(levels_by_organisation: dict[int, set[int]]) -> dict[tuple[int, int], list[int]]:
+    """Who hears at the partner's side, per (organisation, level): level 1 its fixed contact persons
+    (the directory's, else all its staff), level 2 its lead (until the directory names one: all its
+    partner staff), level 3 the chain directors of its municipality."""
+    at = {level: {org for org, levels in levels_by_organisation.items() if level in levels} for level in (1, 2, 3)}
+    people: dict[tuple[int, int], list[int]] = {}
+    for org_id, users in contact_users_by_organisation(at[1]).items():
+        people[(org_id, 1)] = [user.id for user in users]
+    for org_id, user_id in db.session.execute(select(User.organisation_id, User.id).where(
+            User.organisation_id.in_(at[2]), User.role == Role.PARTNER, User.active.is_(True))):
+        people.setdefault((org_id, 2), []).append(user_id)
+    if at[3]:
+        partner, director = aliased(Organisation), aliased(Organisation)
+        for org_id, user_id in db.session.execute(
+                select(partner.id, User.id).join(director, func.lower(director.municipality) ==
+                                                 func.lower(partner.municipality))
+                .join(User, User.organisation_id == director.id)
+                .where(partner.id.in_(at[3]), User.role == Role.DIRECTOR, User.active.is_(True))):
+            people.setdefault((org_id, 3), []).append(user_id)
+    return people
+
+
+@dataclass
+class _Digest:
+    escalations: int = 0
+    level: int = 0
+    referral_id: int | None = None  # the lowest referral number among them
+
+    def add(self, escalations: int, level: int, referral_id: int) -> None:
+        self.escalations += escalations
+        self.level = max(self.level, level)
+        self.referral_id = referral_id if self.referral_id is None else min(self.referral_id, referral_id)
+
+
+def _digests(escalation_ids: list[int]) -> dict[int, _Digest]:
+    """Per user: what this sweep raised that concerns them."""
+    groups = _told(escalation_ids)
+    levels_by_organisation: dict[int, set[int]] = {}
+    for side, key, level, *_rest in groups:
+        if side == "partner":
+            levels_by_organisation.setdefault(key, set()).add(level)
+    partner_people = _partner_side(levels_by_organisation)
+    digests: dict[int, _Digest] = {}
+    for side, key, level, escalations, highest, referral_id in groups:
+        for user_id in [key] if side == "coach" else partner_people.get((key, level), []):
+            digests.setdefault(user_id, _Digest()).add(escalations, highest, referral_id)
+    return digests
+
+
+def _worded(digest: _Digest) -> tuple[str, str]:
+    """Subject and body in the current language; no client data, at most one referral number."""
+    if digest.escalations == 1:
+        return _("A referral is stalled"), _(
+            "Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub.",
+            id=digest.referral_id, level=digest.level)
+    return _("Referrals are stalled"), _(
+        "%(count)s referrals have waited longer than agreed (highest escalation level %(level)s). "
+        "Open the escalations in the hub to see them.", count=digest.escalations, level=digest.level)
 
 
 def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
-    """One notification per recipient and new escalation, written in bulk; no client data in it."""
-    for start in range(0, len(escalation_ids), NOTIFY_CHUNK):
-        _notify_chunk(now, escalation_ids[start:start + NOTIFY_CHUNK])
-
-
-def _notify_chunk(now: datetime, escalation_ids: list[int]) -> None:
-    rows = db.session.execute(
-        select(Escalation.id, Escalation.level, ServiceReferral.id, ServiceReferral.client_id,
-               ServiceReferral.organisation_id, Organisation.municipality)
-        .join(ServiceReferral, ServiceReferral.id == Escalation.service_referral_id)
-        .join(Organisation, Organisation.id == ServiceReferral.organisation_id)
-        .where(Escalation.id.in_(escalation_ids))).all()
-    partner_ids = {r.organisation_id for r in rows}
-    contacts = {org_id: [u.id for u in users] for org_id, users in contact_users_by_organisation(partner_ids).items()}
-    partner_staff = _users_by(User.organisation_id, partner_ids, Role.PARTNER)
-    coaches = _coaches_by_client({r.client_id for r in rows})
-    directors = _directors_by_municipality({r.municipality.lower() for r in rows if r[1] == 3})
-    planned = []
-    for _id, level, referral_id, client_id, partner_id, municipality in rows:
-        recipients = set(coaches.get(client_id, ()))
-        if level == 1:
-            recipients |= set(contacts.get(partner_id, ()))
-        if level == 2:  # the organisation's lead: until the directory names one, all its partner staff
-            recipients |= set(partner_staff.get(partner_id, ()))
-        if level == 3:
-            recipients |= set(directors.get(municipality.lower(), ()))
-        planned += [(user_id, referral_id, level) for user_id in sorted(recipients)]
-    locales = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_({p[0] for p in planned}))).all())
+    """One notification per person per sweep, however many escalations concern them: a person with
+    forty stalled referrals after an outage gets one message counting them, not forty. Who hears of
+    what is worked out in SQL; Python words and seals one body per person, in their own language."""
+    if not escalation_ids:
+        return
+    digests = _digests(escalation_ids)
+    if not digests:
+        return
+    locales = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_(digests))).all())
     default_locale = current_app.config["HUB"].default_locale
-    wording = {}  # per language, translated once: (subject, body with %(id)s and %(level)s)
-    for locale in {locales.get(user_id) or default_locale for user_id, _ref, _level in planned}:
-        with force_locale(locale):  # in the recipient's own language
-            wording[locale] = (_("A referral is stalled"), _(
-                "Referral %(id)s has waited longer than agreed (escalation level %(level)s). Open it in the hub."))
     notifications = []
-    for user_id, referral_id, level in planned:
-        subject, body = wording[locales.get(user_id) or default_locale]
-        notifications.append((user_id, subject, body % {"id": referral_id, "level": level}))
+    for user_id, digest in sorted(digests.items()):
+        with force_locale(locales.get(user_id) or default_locale):
+            notifications.append((user_id, *_worded(digest)))
     _write_notifications(now, notifications)
 
 
@@ -249,35 +321,6 @@ def _write_notifications(now: datetime, rows: list[tuple[int, str, str]]) -> Non
         "CAST(:bodies AS text[])) AS t(u, s, b)"),
         {"now": now, "users": [u for u, _s, _b in rows], "subjects": [s for _u, s, _b in rows],
          "bodies": [seal(b, bind.dialect) for _u, _s, b in rows]})
-
-
-def _users_by(column, values: set, role: Role) -> dict:
-    found: dict = {}
-    for key, user_id in db.session.execute(select(column, User.id).where(
-            column.in_(values), User.role == role, User.active.is_(True))):
-        found.setdefault(key, []).append(user_id)
-    return found
-
-
-def _coaches_by_client(client_ids: set[int]) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    for client_id, coach_id, backup_id in db.session.execute(select(
-            Handoff.client_id, Handoff.coach_id, Handoff.backup_coach_id).where(
-            Handoff.client_id.in_(client_ids), Handoff.coach_id.is_not(None))):
-        found.setdefault(client_id, []).extend(i for i in (coach_id, backup_id) if i)
-    return found
-
-
-def _directors_by_municipality(municipalities: set[str]) -> dict[str, list[int]]:
-    if not municipalities:
-        return {}
-    found: dict[str, list[int]] = {}
-    for municipality, user_id in db.session.execute(
-            select(func.lower(Organisation.municipality), User.id).join(User, User.organisation_id == Organisation.id)
-            .where(func.lower(Organisation.municipality).in_(municipalities), User.role == Role.DIRECTOR,
-                   User.active.is_(True))):
-        found.setdefault(municipality, []).append(user_id)
-    return found
 
 
 # --- the chain director's norms for its own municipality ---------------------------------------------
