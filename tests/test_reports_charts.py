@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.extensions import db
+from hub.partners.models import Organisation
 from hub.reports import charts
 from tests.conftest import NOW
 from tests.reports_support import add_referral, make_world
@@ -41,6 +43,27 @@ def test_the_first_row_is_drawn_on_top():
     svg = str(charts.horizontal_bars("bars", "t", "d", [("First", [1]), ("Second", [2])], ["days"], stacked=True))
     labels = {text: float(y) for y, text in re.findall(r'<text x="-5" y="([\d.]+)" class="">(\w+)</text>', svg)}
     assert labels["First"] < labels["Second"]
+
+
+def test_a_chart_draws_at_most_twenty_rows_to_fit_a_page():
+    rows = [(f"Partner{index:02d}", [index + 1]) for index in range(25)]
+    svg = str(charts.horizontal_bars("bars", "t", "d", rows, ["days"], stacked=True))
+    drawn = re.findall(r'<text x="-5" y="[\d.]+" class="">(Partner\d+)</text>', svg)
+    assert sorted(drawn) == [f"Partner{index:02d}" for index in range(20)]
+
+
+def test_the_waiting_chart_puts_the_longest_waits_on_top(make, app, client):
+    world = make_world(make, app)
+    for partner, days in zip(world.partners, (4, 30), strict=True):
+        requested = NOW - timedelta(days=60)
+        add_referral(app, world, partner, requested, started_at=requested + timedelta(days=days))
+    signed_in(client, world.coach)
+    page = client.get(f"/reports/waiting-times?{PERIOD}").get_data(as_text=True)
+    chart = page[page.index("<svg"):page.index("</svg>")]
+    labels = {text: float(y) for y, text in re.findall(r'<text x="-5" y="([\d.]+)" class="">([^<]+)</text>', chart)}
+    with app.app_context():
+        quick, slow = (db.session.get(Organisation, partner).name for partner in world.partners)
+    assert labels[slow] < labels[quick]  # 30 days above 4
 
 
 def test_nothing_to_draw_is_no_chart():

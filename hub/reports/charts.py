@@ -42,6 +42,7 @@ STYLE = Style(
     guide_stroke_dasharray="2,3", major_guide_stroke_dasharray="2,3",
 )
 WIDTH = 760
+MAX_ROWS = 20  # bars per chart: with the legend, 20 partners of two bars each fit one A4 page
 
 # Added after pygal's style: what pygal would write per chart or leaves to its script, and print.
 EXTRA_CSS = """
@@ -58,6 +59,7 @@ figure.report-chart svg { width: 100%; height: auto; display: block; }
   .report-nav, .csv-link { display: none !important; }
   .table-wrap, table { break-inside: avoid; }
   figure.report-chart { break-inside: avoid; max-width: 180mm; }
+  figure.report-chart svg { max-height: 240mm; }
   .pygal-chart .color-0 .reactive, .pygal-chart .legend .color-0 { fill: #000 !important; }
   .pygal-chart .color-1 .reactive, .pygal-chart .legend .color-1 { fill: #777 !important; }
   .pygal-chart .color-2 .reactive, .pygal-chart .legend .color-2 { fill: #c8c8c8 !important; }
@@ -117,12 +119,14 @@ def _finish(chart, chart_id: str, title: str, description: str) -> Markup:
 def horizontal_bars(chart_id: str, title: str, description: str, rows: Sequence[tuple[str, Sequence[float]]],
                     series: Sequence[str], *, stacked: bool) -> Markup | None:
     """One bar per row (a partner, a life domain), its series side by side or stacked end to end.
-    The first row on top. None when there is nothing to draw."""
+    The first row on top; at most MAX_ROWS rows (the caller puts the ones that matter first). None
+    when there is nothing to draw."""
+    rows = list(rows)[:MAX_ROWS]
     if not rows or not any(value for _label, values in rows for value in values):
         return None
     per_row = 1 if stacked else len(series)
     kind = pygal.HorizontalStackedBar if stacked else pygal.HorizontalBar
-    chart = kind(**_config(70 + len(rows) * (26 * per_row + 14) + 30 * ((len(series) + 2) // 3),
+    chart = kind(**_config(70 + len(rows) * (18 * per_row + 12) + 30 * ((len(series) + 2) // 3),
                            formatter=_days, show_legend=len(series) > 1, spacing=6))
     chart.x_labels = [label for label, _values in reversed(rows)]  # pygal draws the first label at the bottom
     for index, name in enumerate(series):

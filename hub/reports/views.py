@@ -79,12 +79,14 @@ def waiting_times():
             [[name, item["count"], item["started"], item["median_days"], item["p90_days"], item["open_waiting"],
               " ".join(f"{days:g}" for days in item["longest_current_waits"])]
              for name, item in zip(names, report["items"], strict=True)])})
+    started = sorted(((name, item) for name, item in zip(names, report["items"], strict=True) if item["started"]),
+                     key=lambda pair: -(pair[1]["p90_days"] or 0))
     chart = charts.horizontal_bars(
         "waiting-chart", _("Median and 90th percentile of days waited"),
-        _("Per row a bar for the median and one for the 90th percentile of the days from request to start; "
-          "the numbers are in the table below."),
-        [(name, [item["median_days"] or 0, item["p90_days"] or 0])
-         for name, item in zip(names, report["items"], strict=True) if item["started"]],
+        _("Per row a bar for the median and one for the 90th percentile of the days from request to start, the "
+          "longest waits on top (at most %(count)d rows); the numbers are in the table below.",
+          count=charts.MAX_ROWS),
+        [(name, [item["median_days"] or 0, item["p90_days"] or 0]) for name, item in started],
         [_("median"), _("90th percentile")], stacked=False)
     return render_template("reports/waiting_times.html", report=report, names=names, chart=chart, errors=errors,
                            filters=raw)
