@@ -233,3 +233,13 @@ def service_referral_label_helpers() -> dict:
     return {function.__name__: function for function in (
         referral_status_label, referral_step_label, hold_reason_label, reject_reason_label, referral_reason_label,
         escalation_state_label, escalation_level_label)}
+
+
+# --- trajectories ------------------------------------------------------------------------------
+
+PHASE_LABELS = {"contact": _l("contact phase"), "orientation": _l("orientation phase"),
+                "execution": _l("execution phase"), "aftercare": _l("aftercare phase")}
+
+
+def phase_label(phase) -> str:
+    return str(PHASE_LABELS.get(phase, phase))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub.consent.models import Consent
 from hub.extensions import db
-from hub.referrals.models import Client, Goal, Handoff, Trajectory
+from hub.referrals.models import Client, Goal, Handoff, Trajectory, TrajectoryPhase
 from hub.referrals.service_referral_models import (
     Escalation,
     ServiceReferral,
@@ -91,13 +91,17 @@ def add_client(app, world: World, gender: str = "female", legal_status: str = "r
 
 def add_trajectory(app, world: World, client_id: int, opened_on: date, closed_on: date | None = None,
                    outcome: str | None = None, *, number: int = 1, domains: tuple[str, ...] = (),
-                   programme: int | None = None) -> int:
+                   programme: int | None = None, phases: tuple[tuple[str, date, date | None], ...] = ()) -> int:
+    """A trajectory; `phases`: its phase history as (phase, started_on, ended_on)."""
     with app.test_request_context():
         trajectory = Trajectory(client_id=client_id, number=number, programme_id=programme or world.programme,
                                 handoff_id=world.handoff_id, opened_on=opened_on, opened_by_id=world.requester_id,
                                 closed_on=closed_on, outcome=outcome)
         for domain in domains:
             trajectory.goals.append(Goal(domain=domain, target=8, created_by_id=world.requester_id))
+        for phase, started_on, ended_on in phases:
+            trajectory.phases.append(TrajectoryPhase(phase=phase, started_on=started_on, ended_on=ended_on,
+                                                     recorded_by_id=world.requester_id))
         db.session.add(trajectory)
         db.session.commit()
         return trajectory.id

@@ -20,8 +20,8 @@ from tests.reports_support import (
 from tests.web import signed_in
 
 REPORTS = ("/api/v1/reports/waiting-times", "/api/v1/reports/waiting-times?group_by=domain",
-           "/api/v1/reports/bottlenecks", "/api/v1/reports/registration")
-PAGES = ("/reports/waiting-times", "/reports/bottlenecks", "/reports/registration")
+           "/api/v1/reports/bottlenecks", "/api/v1/reports/registration", "/api/v1/reports/phase-funnel")
+PAGES = ("/reports/waiting-times", "/reports/bottlenecks", "/reports/registration", "/reports/phases")
 
 
 @pytest.fixture
@@ -60,6 +60,10 @@ def test_a_director_of_another_municipality_sees_nothing_of_ours(make, app, clie
     headers = api_login(arnhem)
     for path in REPORTS[:3]:
         assert client.get(path, headers=headers).get_json()["items"] == [], path
+    funnel = client.get("/api/v1/reports/phase-funnel", headers=headers).get_json()
+    assert funnel["programmes"] == 0 and funnel["trajectories"] == 0
+    assert client.get(f"/api/v1/reports/phase-funnel?organisation_id={ours.programme}",
+                      headers=headers).status_code == 404
     registration = client.get("/api/v1/reports/registration", headers=headers).get_json()
     assert registration["programmes"] == 0 and registration["inflow"] == 0 and registration["unique_clients"] == 0
     response = client.get(f"/api/v1/reports/registration?organisation_id={ours.programme}", headers=headers)
@@ -105,7 +109,8 @@ def test_reading_a_report_is_audited_without_a_client(app, client, api_login, ou
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.tag.like("reports:%"))
                                     .order_by(AuditEvent.id)).all()
     assert [e.tag for e in events] == ["reports:waiting_times:read", "reports:waiting_times:read",
-                                       "reports:bottlenecks:read", "reports:registration:read"]
+                                       "reports:bottlenecks:read", "reports:registration:read",
+                                       "reports:phase_funnel:read"]
     assert {e.action for e in events} == {AuditAction.SEARCH}
     assert all(e.client_id is None and e.user_id == ours.director.id for e in events)
 
@@ -145,7 +150,7 @@ def test_every_report_table_downloads_as_csv(app, client, ours):
         assert ALIAS not in response.get_data(as_text=True)
     with app.app_context():
         exported = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.EXPORT)).all()
-    assert len(exported) == 3
+    assert len(exported) == len(PAGES)
 
 
 def test_a_coach_sets_the_target_on_the_registration_page(client, ours):

@@ -1,4 +1,5 @@
-"""`/api/v1/reports/...`: waiting times, bottlenecks, uniform registration, programme targets.
+"""`/api/v1/reports/...`: waiting times, bottlenecks, uniform registration, the phase funnel,
+programme targets.
 Thin: parse, call the service, answer."""
 from flask_login import current_user, login_required
 
@@ -9,6 +10,8 @@ from hub.reports import service
 from hub.reports.schemas import (
     BottleneckArgs,
     BottleneckReportSchema,
+    PhaseFunnelArgs,
+    PhaseFunnelSchema,
     RegistrationArgs,
     RegistrationSchema,
     TargetOutSchema,
@@ -20,7 +23,7 @@ from hub.reports.targets import set_target
 
 blp = api_blueprint("reports_api", __name__,
                     "Pseudonymous reports for chain directors and coaches: waiting times, bottlenecks, "
-                    "uniform registration.")
+                    "uniform registration, the phase funnel.")
 SECURED = {"security": [{"bearer": []}]}
 
 
@@ -62,6 +65,21 @@ def registration(args):
     inflow, exited, dropped out, moved, other, still in a trajectory, unique clients; by gender,
     legal position, target group and life domain (small cells "<5" for chain directors)."""
     return service.registration_report(current_user, args.get("organisation_id"), args["period"])
+
+
+@blp.get("/reports/phase-funnel")
+@blp.arguments(PhaseFunnelArgs, location="query")
+@blp.response(200, PhaseFunnelSchema)
+@blp.alt_response(404, description="No such exit programme, or not yours to see")
+@blp.doc(**SECURED)
+@login_required
+@require(Permission.REPORT_READ)
+def phase_funnel(args):
+    """The phases as a funnel, for one exit programme or all you may see summed: per phase of the
+    trajectory (contact, orientation, execution, aftercare), how many of the trajectories running in
+    the period reached it by the last day, and how many were in it on that day (counts below 5 as
+    "<5" for chain directors)."""
+    return service.phase_funnel_report(current_user, args.get("organisation_id"), args["period"])
 
 
 @blp.post("/reports/targets")

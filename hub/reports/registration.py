@@ -122,11 +122,11 @@ def _expected(programme_ids: list[int], period: Period) -> tuple[int | None, lis
     return round(share), [{"year": year, "expected": int(total)} for year, total in sorted(per_year.items())]
 
 
-def suppress(rows: list[dict], partition: bool) -> list[dict]:
+def suppress(rows: list[dict], partition: bool, counts: tuple[str, ...] = COUNTS) -> list[dict]:
     """Cells below 5 become "<5"; in a partition, a column with one hidden cell hides its next
     smallest too, so that no hidden cell can be recovered from the exact total."""
     shown = [dict(row) for row in rows]
-    for name in COUNTS:
+    for name in counts:
         hidden = [row for row in shown if row[name] < SMALL]
         if partition and len(hidden) == 1:
             others = sorted((row for row in shown if row[name] >= SMALL), key=lambda row: row[name])

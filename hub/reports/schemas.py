@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from hub.clock import utcnow
+from hub.referrals.models import Phase
 from hub.reports.bottlenecks import MEASURES, RANKINGS
 from hub.reports.period import AMSTERDAM, MAX_DAYS, Period
 from hub.reports.registration import COUNTS, SUPPRESSED
@@ -47,6 +48,10 @@ class BottleneckArgs(PeriodArgs):
 
 
 class RegistrationArgs(PeriodArgs):
+    organisation_id = fields.Integer(metadata={"description": "One exit programme; without it, all you may see"})
+
+
+class PhaseFunnelArgs(PeriodArgs):
     organisation_id = fields.Integer(metadata={"description": "One exit programme; without it, all you may see"})
 
 
@@ -145,3 +150,26 @@ class RegistrationSchema(Schema):
     unique_clients = fields.Integer(required=True)
     suppressed = fields.Boolean(required=True, metadata={"description": "Whether small breakdown cells are hidden"})
     breakdowns = fields.Nested(BreakdownsSchema, required=True)
+
+
+PHASE_CELL = {"description": f'A count of trajectories; for chain directors "{SUPPRESSED}" when below 5'}
+
+
+class PhaseCountSchema(Schema):
+    phase = fields.String(required=True, validate=validate.OneOf([phase.value for phase in Phase]))
+    reached = fields.Raw(required=True, metadata={
+        **PHASE_CELL, "description": PHASE_CELL["description"] + ". Trajectories that were in this phase at "
+                                     "some time on or before the last day of the period"})
+    current = fields.Raw(required=True, metadata={
+        **PHASE_CELL, "description": PHASE_CELL["description"] + ". Trajectories in this phase on the last day"})
+
+
+class PhaseFunnelSchema(Schema):
+    period = fields.Nested(PeriodSchema, required=True)
+    organisation_id = fields.Integer(allow_none=True)
+    programmes = fields.Integer(required=True, metadata={"description": "How many programmes are summed"})
+    trajectories = fields.Integer(required=True, metadata={
+        "description": "Trajectories running at some time in the period (always exact)"})
+    suppressed = fields.Boolean(required=True, metadata={"description": "Whether small phase counts are hidden"})
+    phases = fields.List(fields.Nested(PhaseCountSchema), required=True,
+                         metadata={"description": "Every phase, in the order of the trajectory"})

@@ -46,14 +46,14 @@ def suppresses_small_cells(user) -> bool:
     return user.role == Role.DIRECTOR
 
 
-def visible_programme_ids(user, organisation_id: int | None, session) -> list[int]:
-    """The programmes a registration report adds up: the one asked for, or all the user may see.
-    A programme the user may not see is answered as if it did not exist (audited)."""
+def visible_programme_ids(user, organisation_id: int | None, session, report: str = "registration") -> list[int]:
+    """The programmes a registration (or phase funnel) report adds up: the one asked for, or all the
+    user may see. A programme the user may not see is answered as if it did not exist (audited)."""
     query = programmes(user)
     if organisation_id is not None:
         found = session.scalars(query.where(Organisation.id == organisation_id)).all()
         if not found:
-            record("reports:registration:refused", AuditAction.READ, AuditResult.REFUSED,
+            record(f"reports:{report}:refused", AuditAction.READ, AuditResult.REFUSED,
                    object_type="organisation", object_id=organisation_id, user=user)
             raise NotFound(_("There is no such exit programme, or its numbers are not yours to see."))
         return list(found)

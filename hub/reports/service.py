@@ -10,6 +10,7 @@ from hub.auth.models import User
 from hub.extensions import db
 from hub.reports import scope
 from hub.reports.bottlenecks import bottlenecks
+from hub.reports.funnel import phase_funnel
 from hub.reports.period import Period
 from hub.reports.registration import registration
 from hub.reports.waiting import waiting_times
@@ -42,3 +43,12 @@ def registration_report(user: User, organisation_id: int | None, period: Period,
            export)
     return {"period": period.as_dict(), "organisation_id": organisation_id,
             **registration(programme_ids, period, suppress_small=scope.suppresses_small_cells(user))}
+
+
+def phase_funnel_report(user: User, organisation_id: int | None, period: Period, *, export: bool = False) -> dict:
+    """Per phase, how many trajectories of one programme (or all the user may see) reached it."""
+    programme_ids = scope.visible_programme_ids(user, organisation_id, db.session, "phase_funnel")
+    _audit(user, "phase_funnel", period, f"programme {organisation_id}" if organisation_id else "all programmes",
+           export)
+    return {"period": period.as_dict(), "organisation_id": organisation_id,
+            **phase_funnel(programme_ids, period, suppress_small=scope.suppresses_small_cells(user))}
