@@ -532,3 +532,18 @@ def test_the_database_file_does_not_contain_the_client_references(tmp_path):
     on_disk = b"".join(Path(path).read_bytes() for path in glob.glob(f"{tmp_path}/imported.sqlite3*"))
     assert b"ZONNEBLOEM" not in on_disk.upper()
     assert b"4711" not in on_disk
+
+
+def test_after_a_key_rotation_and_reencrypt_a_re_import_still_finds_its_clients(app, world, monkeypatch):
+    from hub.crypto import KeyRing, new_key
+    from hub.sealed import reencrypt_all
+    from tests.test_encryption import _encoded
+
+    run(app, import_trajectories, trajectories_file(world.programme))
+    newest = new_key()
+    monkeypatch.setitem(app.extensions, "hub.keyring", KeyRing([newest, *_encoded(app)]))
+    with app.app_context():
+        assert reencrypt_all()["clients.import_ref_hash"] >= 8
+    monkeypatch.setitem(app.extensions, "hub.keyring", KeyRing([newest]))  # the old key is gone now
+    again = run(app, import_trajectories, trajectories_file(world.programme))
+    assert (again["imported"], again["skipped_existing"], again["clients_created"]) == (0, 10, 0)

@@ -118,3 +118,18 @@ def audit(tag: str, counts: dict, programme_ids: set[int]) -> None:
     record(tag, AuditAction.CREATE, object_type="organisation" if only else "import", object_id=only,
            ground="cli:import", detail=detail[:200])
 
+
+
+def rehash_client_refs() -> int:
+    """Move the keyed hashes of imported clients' references to the newest key (part of `hub
+    reencrypt`), from the reference kept as their encrypted alias. An anonymised client's reference
+    is gone: its hash stays under the key it was made with, found while that key is in the ring."""
+    done = 0
+    for client in db.session.scalars(select(Client).where(Client.import_ref_hash.is_not(None),
+                                                          Client.anonymised_at.is_(None))):
+        current = client_ref_hashes(client.programme_id, client.alias)[0]
+        if client.import_ref_hash != current:
+            client.import_ref_hash = current
+            done += 1
+    db.session.commit()
+    return done
