@@ -305,6 +305,14 @@ def test_each_trajectory_rule_names_the_column_and_the_reason(app, world, change
     assert refused(app, import_trajectories, csv_file(TRAJECTORY_COLUMNS, [row])) == {"line 2": [reason]}
 
 
+def test_every_problem_of_a_row_is_named_at_once(app, world):
+    row = (world.programme, "R-1", "2025-02-05", "exited", "", "female", 1891, "eu", "", "Arnhem")
+    assert refused(app, import_trajectories, csv_file(TRAJECTORY_COLUMNS, [row])) == {"line 2": [
+        "birth_year: not plausible for someone entering in 2025: expected 1925-2013",
+        "legal_status: Must be one of: resident, self_employed_only, no_residence.",
+        "outcome: an outcome and its date (outcome_on) go together"]}
+
+
 def test_only_an_exit_programme_of_the_hub_takes_imported_trajectories(app, world):
     rows = [(999999, *GOOD), (world.partners[0], *GOOD)]
     assert refused(app, import_trajectories, csv_file(TRAJECTORY_COLUMNS, rows)) == {

@@ -60,17 +60,22 @@ class TrajectoryRowSchema(_Row):
     target_groups = TargetGroups(load_default=list)
     municipality = fields.String(load_default=None, validate=validate.Length(max=100))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # all of a row's problems at once, as far as they can be known
     def rules(self, data: dict, **_kwargs) -> None:
         self._not_future(data, ("entered_on", "outcome_on"))
-        if (data["outcome"] is None) != (data["outcome_on"] is None):
-            raise ValidationError({"outcome": ["an outcome and its date (outcome_on) go together"]})
-        if data["outcome_on"] is not None and data["outcome_on"] < data["entered_on"]:
-            raise ValidationError({"outcome_on": ["lies before entered_on"]})
-        born, entered = data["birth_year"], data["entered_on"].year
-        if born is not None and not entered - OLDEST <= born <= entered - YOUNGEST:
-            raise ValidationError({"birth_year": [f"not plausible for someone entering in {entered}: "
-                                                  f"expected {entered - OLDEST}-{entered - YOUNGEST}"]})
+        entered_on, outcome_on = data.get("entered_on"), data.get("outcome_on")
+        problems = {}
+        if "outcome" in data and "outcome_on" in data and (data["outcome"] is None) != (outcome_on is None):
+            problems["outcome"] = ["an outcome and its date (outcome_on) go together"]
+        if outcome_on is not None and entered_on is not None and outcome_on < entered_on:
+            problems["outcome_on"] = ["lies before entered_on"]
+        born = data.get("birth_year")
+        if born is not None and entered_on is not None and not (
+                entered_on.year - OLDEST <= born <= entered_on.year - YOUNGEST):
+            problems["birth_year"] = [f"not plausible for someone entering in {entered_on.year}: "
+                                      f"expected {entered_on.year - OLDEST}-{entered_on.year - YOUNGEST}"]
+        if problems:
+            raise ValidationError(problems)
 
 
 class ServiceReferralRowSchema(_Row):
@@ -83,9 +88,11 @@ class ServiceReferralRowSchema(_Row):
     completed_on = fields.Date(load_default=None)
     rejected_on = fields.Date(load_default=None)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def rules(self, data: dict, **_kwargs) -> None:
         self._not_future(data, (*STEPS, "rejected_on"))
+        if not all(name in data for name in (*STEPS, "rejected_on")):
+            return  # a date that is not a date: the order is checked once it is one
         problems = {}
         earlier = ("requested_on", data["requested_on"])
         for name in STEPS[1:]:
