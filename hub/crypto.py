@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import secrets
 
@@ -24,6 +25,7 @@ class KeyRing:
         if not encoded_keys:
             raise ValueError("the key ring needs at least one key")
         self.keys: dict[str, AESGCM] = {}
+        self._lookup_keys: dict[str, bytes] = {}
         self.newest_id = ""
         for encoded in encoded_keys:
             raw = base64.urlsafe_b64decode(encoded.encode() + b"=" * (-len(encoded) % 4))
@@ -31,6 +33,8 @@ class KeyRing:
                 raise ValueError("each HUB_FIELD_KEYS key must be 32 bytes, base64-encoded")
             key_id = hashlib.sha256(raw).hexdigest()[:8]
             self.keys.setdefault(key_id, AESGCM(raw))
+            # a key of its own for lookups, derived so that no HMAC ever uses the AES key itself
+            self._lookup_keys.setdefault(key_id, hashlib.sha256(b"hub lookup v1\0" + raw).digest())
             self.newest_id = self.newest_id or key_id
 
     def encrypt(self, plaintext: str, context: str) -> str:
@@ -48,6 +52,13 @@ class KeyRing:
         except (ValueError, KeyError, InvalidTag) as exc:
             raise DecryptionError(f"cannot decrypt a value for {context.split(':')[0]}: wrong place, "
                                   "or its key is missing from HUB_FIELD_KEYS") from exc
+
+    def lookup_hashes(self, value: str, context: str) -> list[str]:
+        """Keyed hashes (HMAC-SHA256) of `value` for finding a row by it without storing it: one per
+        key, the newest key's first (write that one; look up by any, so rotation loses nothing)."""
+        message = f"{context}\0{value}".encode()
+        return [hmac.new(self._lookup_keys[key_id], message, hashlib.sha256).hexdigest()
+                for key_id in (self.newest_id, *(k for k in self._lookup_keys if k != self.newest_id))]
 
     def is_current(self, stored: str) -> bool:
         return stored.split(":", 2)[1] == self.newest_id

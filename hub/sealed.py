@@ -62,6 +62,9 @@ def reencrypt_all() -> dict[str, int]:
             last_id = rows[-1][0]
             db.session.commit()
         counts[f"{table_name}.{column_name}"] = done
+    from hub.imports.common import rehash_client_refs  # here: the imports build on the models sealed above
+
+    counts["clients.import_ref_hash"] = rehash_client_refs()
     return counts
 
 

@@ -5,7 +5,18 @@ import json
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,6 +52,11 @@ class Client(RowBound, db.Model):
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     legal_hold_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     legal_hold_reason_sealed: Mapped[str | None] = mapped_column("legal_hold_reason", Text)
+    # Imported history (hub/imports): the programme's own pseudonymous reference, as a keyed hash
+    # (HMAC under the key ring) so that a re-import finds the same client without the reference
+    # ever being stored in plain text; the reference itself is kept only as the (encrypted) alias.
+    import_ref_hash: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Organisation] = relationship()
     story_domains: Mapped[list[StoryDomain]] = relationship(
@@ -50,6 +66,11 @@ class Client(RowBound, db.Model):
     story_summary = encrypted_field("story_summary_sealed", "clients.story_summary")
     _safe_contact_json = encrypted_field("safe_contact_sealed", "clients.safe_contact")
     legal_hold_reason = encrypted_field("legal_hold_reason_sealed", "clients.legal_hold_reason")
+
+    __table_args__ = (
+        # one client per programme and reference: a re-import (and a re-entry) finds the same person
+        Index("uq_clients_programme_import_ref", "programme_id", "import_ref_hash", unique=True),
+    )
 
     @property
     def safe_contact(self) -> dict:
@@ -168,11 +189,13 @@ class Trajectory(RowBound, db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     number: Mapped[int] = mapped_column(SmallInteger)  # 1 for the first, 2 for the first re-entry, ...
     programme_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"))  # whose coach and backup coach lead it
+    # whose coach and backup coach lead it; NULL only for imported history (no handoff, no hub user)
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("trajectories.id"))
     opened_on: Mapped[date] = mapped_column(Date)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set: history from `hub import`
     closed_on: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -181,7 +204,7 @@ class Trajectory(RowBound, db.Model):
     closing_note_sealed: Mapped[str | None] = mapped_column("closing_note", Text)
 
     client: Mapped[Client] = relationship()
-    handoff: Mapped[Handoff] = relationship()
+    handoff: Mapped[Handoff | None] = relationship()
     phases: Mapped[list[TrajectoryPhase]] = relationship(
         back_populates="trajectory", order_by="(TrajectoryPhase.started_on, TrajectoryPhase.id)",
         cascade="all, delete-orphan")
@@ -197,6 +220,12 @@ class Trajectory(RowBound, db.Model):
               sqlite_where=sql_text("closed_on IS NULL"), postgresql_where=sql_text("closed_on IS NULL")),
         # the caseload: open trajectories of the handoffs a coach leads or backs up
         Index("ix_trajectories_handoff_open", "handoff_id", "closed_on"),
+        # a live trajectory has its handoff and opener; only imported history may lack them
+        CheckConstraint("(handoff_id IS NOT NULL AND opened_by_id IS NOT NULL) OR imported_at IS NOT NULL",
+                        name="live_or_imported"),
+        # the import's natural key (programme + client reference + entered_on): once, however often imported
+        Index("uq_trajectories_imported", "client_id", "opened_on", unique=True,
+              sqlite_where=sql_text("imported_at IS NOT NULL"), postgresql_where=sql_text("imported_at IS NOT NULL")),
     )
 
     @property

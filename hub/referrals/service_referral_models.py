@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.clock import utcnow
@@ -61,9 +61,11 @@ class ServiceReferral(RowBound, db.Model):
     programme_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the referring programme
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the partner
     domain: Mapped[LifeDomain] = mapped_column(enum_column(LifeDomain, 20))
-    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"))  # the consent it was sent under
+    # the consent it was sent under, and by whom: NULL only for imported history (`hub import`)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
     note_sealed: Mapped[str | None] = mapped_column("note", Text)
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[Status] = mapped_column(enum_column(Status, 20), default=Status.REQUESTED)
     status_since: Mapped[datetime] = mapped_column(UTCDateTime)  # occurred_at of the current status
@@ -100,6 +102,12 @@ class ServiceReferral(RowBound, db.Model):
         Index("ix_service_referrals_sla_clock", "sla_status", "sla_clock_since", *SWEEP_READS),
         Index("ix_service_referrals_sla_partner", "sla_status", "organisation_id", "sla_clock_since",
               *SWEEP_READS[1:]),
+        # a live referral has its consent and requester; only imported history may lack them
+        CheckConstraint("(consent_id IS NOT NULL AND requested_by_id IS NOT NULL) OR imported_at IS NOT NULL",
+                        name="live_or_imported"),
+        # the import's natural key (programme + client reference + partner + domain + requested_on)
+        Index("uq_service_referrals_imported", "client_id", "organisation_id", "domain", "requested_at", unique=True,
+              sqlite_where=text("imported_at IS NOT NULL"), postgresql_where=text("imported_at IS NOT NULL")),
     )
 
     @property

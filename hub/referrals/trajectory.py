@@ -107,7 +107,8 @@ def reenter(actor: User, client: Client, decision: Decision, now: datetime, *, o
         raise Conflict(_("This client's trajectory is still open; close it before a re-entry."),
                        code="trajectory_open")
     previous = trajectories[0] if trajectories else None
-    handoff = db.session.get(Handoff, previous.handoff_id) if previous else db.session.scalar(
+    # imported history has no handoff: then the client's accepted handoff, if there is one, leads
+    handoff = db.session.get(Handoff, previous.handoff_id) if previous and previous.handoff_id else db.session.scalar(
         select(Handoff).where(Handoff.client_id == client.id, Handoff.coach_id.is_not(None))
         .order_by(Handoff.accepted_at.desc()).limit(1))
     if handoff is None:

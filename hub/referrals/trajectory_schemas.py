@@ -98,7 +98,9 @@ class TrajectorySchema(Schema):
     client_id = fields.Integer(required=True)
     number = fields.Integer(required=True, metadata={"description": "1, then 2 for the first re-entry, ..."})
     previous_id = fields.Integer(allow_none=True)
-    handoff_id = fields.Integer(required=True)
+    handoff_id = fields.Integer(allow_none=True, metadata={"description": "None for imported history"})
+    imported_at = fields.DateTime(allow_none=True, metadata={"description": "Set for history imported from a "
+                                                                            "programme's spreadsheet"})
     opened_on = fields.Date(required=True)
     closed_on = fields.Date(allow_none=True)
     outcome = fields.Enum(TrajectoryOutcome, by_value=True, allow_none=True)

@@ -88,7 +88,7 @@ def _trajectories(client: Client, org: _Names) -> list[dict]:
     return [{
         "id": t.id, "number": t.number, "programme": org(t.programme_id), "opened_on": _iso(t.opened_on),
         "closed_on": _iso(t.closed_on), "outcome": _value(t.outcome), "destination": _value(t.destination),
-        "closing_note": t.closing_note,
+        "closing_note": t.closing_note, "imported_at": _iso(t.imported_at),
         "phases": [{"phase": _value(p.phase), "started_on": _iso(p.started_on), "ended_on": _iso(p.ended_on),
                     "note": p.note} for p in t.phases],
         "goals": [{"domain": _value(g.domain), "description": g.description, "target": g.target,
@@ -114,7 +114,7 @@ def _service_referrals(client: Client, org: _Names) -> list[dict]:
         "domain": _value(r.domain), "status": _value(r.status), "note": r.note, "consent_id": r.consent_id,
         "urgent": r.urgent, "requested_at": _iso(r.requested_at), "status_since": _iso(r.status_since),
         "started_at": _iso(r.started_at), "closed_at": _iso(r.closed_at), "hold_reason": _value(r.hold_reason),
-        "reject_reason": _value(r.reject_reason),
+        "reject_reason": _value(r.reject_reason), "imported_at": _iso(r.imported_at),
         "events": [{"from_status": _value(e.from_status), "to_status": _value(e.to_status), "reason": e.reason,
                     "occurred_at": _iso(e.occurred_at), "recorded_at": _iso(e.recorded_at),
                     "recorded_by_organisation": org(e.recorded_by_organisation_id), "note": e.note}
