@@ -23,7 +23,6 @@ from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select
 from hub.extensions import db
 from hub.partners.models import Organisation
 from hub.referrals.service_referral_models import ServiceReferral
-from hub.referrals.workflow import OPEN
 from hub.reports import scope, waiting_live
 from hub.reports.models import WaitingDayCount
 from hub.reports.percentiles import PERCENTILES, continuous
@@ -38,9 +37,14 @@ LONGEST_SHOWN = 5
 def counted_statistics(where, key):
     """SQL: per `key` over the day counts `where` selects: count, started, median_days, p90_days."""
     counts = WaitingDayCount
-    per_value = select(key.label("key"), counts.started, counts.wait_days,
-                       func.sum(counts.referrals).label("referrals")) \
-        .where(*where).group_by(key, counts.started, counts.wait_days).cte("per_value")
+    # First in the key's order (streams through the key or the coach's index), then per group.
+    read = (counts.organisation_id, counts.domain, counts.started, counts.wait_days)
+    per_partner = select(*read, func.sum(counts.referrals).label("referrals")).where(*where).group_by(*read) \
+        .cte("per_partner")
+    grouped = per_partner.c[key.name]
+    per_value = select(grouped.label("key"), per_partner.c.started, per_partner.c.wait_days,
+                       func.sum(per_partner.c.referrals).label("referrals")) \
+        .group_by(grouped, per_partner.c.started, per_partner.c.wait_days).cte("per_value")
     started = per_value.c.started == True  # noqa: E712  (SQL)
     running = select(
         per_value,
@@ -71,17 +75,18 @@ def _period_statistics(in_scope_of, group_by: str, first, last, live: bool):
 
 
 def _current_waits(in_scope, key, now: datetime):
-    """The open referrals that have not started: their number and the longest waits, per group."""
+    """The referrals waiting now, per group: their number and the longest waits. Waiting now: no start
+    and no closing time (a closed referral never reopens), the partial indexes' very condition, so
+    that they are counted from the indexes alone; the days only for the few shown."""
     today = now.astimezone(AMSTERDAM).date()
     waiting = select(
-        key.label("key"),
-        days_between(dutch_date(ServiceReferral.requested_at), literal(today, Date)).label("days"),
+        key.label("key"), ServiceReferral.requested_at,
         func.row_number().over(partition_by=key, order_by=(ServiceReferral.requested_at, ServiceReferral.id))
         .label("rank"),
         func.count().over(partition_by=key).label("n"),
-    ).where(in_scope, ServiceReferral.started_at.is_(None), ServiceReferral.closed_at.is_(None),  # the indexes'
-            ServiceReferral.status.in_(OPEN)).cte("waiting")
-    return select(waiting.c.key, waiting.c.n, waiting.c.days).where(waiting.c.rank <= LONGEST_SHOWN) \
+    ).where(in_scope, ServiceReferral.started_at.is_(None), ServiceReferral.closed_at.is_(None)).cte("waiting")
+    days = days_between(dutch_date(waiting.c.requested_at), literal(today, Date))
+    return select(waiting.c.key, waiting.c.n, days.label("days")).where(waiting.c.rank <= LONGEST_SHOWN) \
         .order_by(waiting.c.key, waiting.c.rank)
 
 

@@ -31,7 +31,7 @@ DUTCH_DATE = {
                "|| ' 01:00:00' THEN '+2 hours' ELSE '+1 hour' END)"),
 }
 DAYS_BETWEEN = {"postgresql": "({b} - {a})", "sqlite": "CAST(julianday({b}) - julianday({a}) AS INTEGER)"}
-KEY = ("organisation_id", "requested_on", "programme_id", "domain", "started", "wait_days")
+KEY = ("organisation_id", "domain", "started", "wait_days", "requested_on", "programme_id")
 WATCHED = ("requested_at", "started_at", "organisation_id", "programme_id", "domain")
 
 
@@ -62,18 +62,20 @@ def _remove(dialect: str) -> str:
 def upgrade():
     op.create_table('waiting_day_counts',
     sa.Column('organisation_id', sa.Integer(), nullable=False),
-    sa.Column('requested_on', sa.Date(), nullable=False),
-    sa.Column('programme_id', sa.Integer(), nullable=False),
     sa.Column('domain', sa.Enum('housing', 'finances', 'social', 'mental_health', 'meaning', 'physical_health', 'practical', 'work', 'legal', name='lifedomain', native_enum=False, length=20), nullable=False),
     sa.Column('started', sa.Boolean(), nullable=False),
     sa.Column('wait_days', sa.Integer(), nullable=False),
+    sa.Column('requested_on', sa.Date(), nullable=False),
+    sa.Column('programme_id', sa.Integer(), nullable=False),
     sa.Column('referrals', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_waiting_day_counts_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['programme_id'], ['organisations.id'], name=op.f('fk_waiting_day_counts_programme_id_organisations')),
-    sa.PrimaryKeyConstraint('organisation_id', 'requested_on', 'programme_id', 'domain', 'started', 'wait_days', name=op.f('pk_waiting_day_counts'))
+    sa.PrimaryKeyConstraint(*KEY, name=op.f('pk_waiting_day_counts')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('waiting_day_counts', schema=None) as batch_op:
-        batch_op.create_index('ix_waiting_day_counts_programme', ['programme_id', 'requested_on'], unique=False)
+        batch_op.create_index('ix_waiting_day_counts_programme', ['programme_id', 'organisation_id', 'domain', 'started',
+                              'wait_days', 'requested_on', 'referrals'], unique=False)
     waiting_now = sa.text("started_at IS NULL AND closed_at IS NULL")
     with op.batch_alter_table('service_referrals', schema=None) as batch_op:
         batch_op.create_index('ix_service_referrals_waiting_partner', ['organisation_id', 'requested_at'], unique=False,
