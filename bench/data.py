@@ -1,12 +1,16 @@
 """Bench data, made fast: the few organisations and accounts through the hub's own services, the
-bulk (clients, consents, handoffs, service referrals) straight into the tables with executemany
-(SQLite) or COPY (PostgreSQL), never the ORM one row at a time.
+bulk (clients, consents, handoffs, service referrals, trajectories with outcomes and plan goals)
+straight into the tables with executemany (SQLite) or COPY (PostgreSQL), never the ORM one row at a
+time. The waiting day counts, which triggers keep in normal use, are counted afresh after each bulk
+load (the load bypasses the triggers, as it bypasses the indexes).
 
 Sealed columns (alias, notes) hold placeholder text: nothing the benchmarks run decrypts them.
 
 The bulk follows one distribution at every size, so 100,000 and 1,000,000 rows compare:
 79 % of the service referrals are closed, 20 % open within their norm, 1 % stalled (open for
-longer than their norm allows: exactly the rows the escalation sweep must find).
+longer than their norm allows: exactly the rows the escalation sweep must find). Completed referrals
+started at a moment between their request and their completion. Every other client has a trajectory
+(so 100,000 at 1,000,000 referrals), 60 % of them closed with an outcome, each with two plan goals.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import shutil
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 from flask import Flask
@@ -39,6 +43,13 @@ CLOSED = ("completed", "rejected", "cancelled")
 NORMS = {"requested": 3, "received": 3, "waitlisted": 20, "intake_scheduled": 20}
 STALLED_SHARE, OPEN_SHARE = 0.01, 0.20
 REFERRALS_PER_CLIENT = 5
+GENDERS = ("female", "female", "female", "male", "transgender", "nonbinary", "unknown")
+LEGAL = ("resident", "resident", "self_employed_only", "no_residence")
+TARGET_GROUPS = ('[]', '["trafficking_victim"]', '["man"]', '["trafficking_victim", "undocumented"]',
+                 '["home_worker"]', '["transgender", "trafficking_victim"]')
+OUTCOMES = ("exited", "exited", "dropped_out", "moved", "other")
+DOMAINS = ("housing", "finances", "social", "mental_health", "meaning", "physical_health", "practical", "work",
+           "legal")
 
 
 def sqlite_url(name: str) -> str:
@@ -203,6 +214,8 @@ def _rows(world: World, first_client: int, clients: int, now: datetime, seed: in
     referrer = world.referrers[0]
     partners, norms, open_statuses = world.partners, list(NORMS), (*NORMS, "in_progress")
     client_rows, consent_rows, scope_rows, handoff_rows, referral_rows = [], [], [], [], []
+    trajectory_rows, goal_rows = [], []
+    today = now.date()
     referral_id = world.referrals
     stalled = 0
     for client_id in range(first_client, first_client + clients):
@@ -210,13 +223,26 @@ def _rows(world: World, first_client: int, clients: int, now: datetime, seed: in
         coach = coach_by_programme[programme]
         created_s = now_s - int((30 + rand() * 3 * 365) * DAY)
         created = stamp(created_s)
-        client_rows.append((client_id, f"c{client_id:031d}", programme, "sealed", "female", 1990, "[]", "Utrecht",
-                            "Utrecht", "resident", "[]", created))
+        client_rows.append((client_id, f"c{client_id:031d}", programme, "sealed", GENDERS[int(rand() * len(GENDERS))],
+                            1990, "[]", "Utrecht", "Utrecht", LEGAL[int(rand() * len(LEGAL))],
+                            TARGET_GROUPS[int(rand() * len(TARGET_GROUPS))], created))
         consent_rows.append((client_id, client_id, programme, "handoff", "verbal", "sealed", "0" * 64, referrer.id,
                              referrer.organisation_id, created, created))
         scope_rows.append((client_id, "story"))
         handoff_rows.append((client_id, f"h{client_id:031d}", client_id, referrer.organisation_id, referrer.id,
                              programme, client_id, "normal", "accepted", created, created, coach.id, coach.id, 1))
+        if client_id % 2 == 0:  # a trajectory, opened soon after the handoff; 60 % closed with an outcome
+            trajectory_id = client_id // 2
+            opened = date.fromtimestamp(created_s) + timedelta(days=int(rand() * 20))
+            closed = min(opened + timedelta(days=30 + int(rand() * 500)), today) if rand() < 0.6 else None
+            trajectory_rows.append((
+                trajectory_id, f"t{trajectory_id:031d}", client_id, 1, programme, client_id, opened.isoformat(),
+                created, coach.id, closed and closed.isoformat(), closed and created, closed and coach.id,
+                closed and OUTCOMES[int(rand() * len(OUTCOMES))]))
+            for number in range(2):
+                goal_id = trajectory_id * 2 + number
+                goal_rows.append((goal_id, f"g{goal_id:031d}", trajectory_id, DOMAINS[int(rand() * len(DOMAINS))],
+                                  8, created, coach.id))
         for _ in range(REFERRALS_PER_CLIENT):
             referral_id += 1
             partner_id, kind, domain, _municipality = partners[int(rand() * len(partners))]
@@ -237,15 +263,18 @@ def _rows(world: World, first_client: int, clients: int, now: datetime, seed: in
             else:
                 status, sla_status = CLOSED[int(rand() * 3)], None
                 since_s = requested_s + int((1 + rand() * 120) * DAY)
+            started_s = requested_s + int(rand() * (since_s - requested_s)) if status == "completed" else None
             if sla_status is not None:  # requested before the current status began
                 requested_s = min(requested_s, since_s - int(rand() * 60 * DAY))
             since_s = min(max(since_s, requested_s), now_s)
             since = stamp(since_s)
+            started = since if status == "in_progress" else stamp(min(started_s, since_s)) if started_s else None
             referral_rows.append((
                 referral_id, f"r{referral_id:031d}", client_id, programme, partner_id, domain, client_id, "sealed",
-                coach.id, stamp(requested_s), status, since, since if status == "in_progress" else None,
+                coach.id, stamp(requested_s), status, since, started,
                 since if sla_status is None else None, 1, False, sla_status, since if sla_status else None, 1))
-    return client_rows, consent_rows, scope_rows, handoff_rows, referral_rows, referral_id, stalled
+    return (client_rows, consent_rows, scope_rows, handoff_rows, referral_rows, trajectory_rows, goal_rows,
+            referral_id, stalled)
 
 
 TABLES = {
@@ -260,6 +289,9 @@ TABLES = {
     "service_referrals": ("id", "uid", "client_id", "programme_id", "organisation_id", "domain", "consent_id", "note",
                           "requested_by_id", "requested_at", "status", "status_since", "started_at", "closed_at",
                           "version", "urgent", "sla_status", "sla_clock_since", "sla_episode"),
+    "trajectories": ("id", "uid", "client_id", "number", "programme_id", "handoff_id", "opened_on", "opened_at",
+                     "opened_by_id", "closed_on", "closed_at", "closed_by_id", "outcome"),
+    "trajectory_goals": ("id", "uid", "trajectory_id", "domain", "target", "created_at", "created_by_id"),
 }
 
 
@@ -272,6 +304,7 @@ def grow(world: World, referrals: int, now: datetime, seed: int = 7, batch_clien
             write(dict(zip(TABLES, tables, strict=True)))
             world.clients += clients
             world.referrals, world.stalled = last_id, world.stalled + stalled
+    _recount(world)
     _analyze(world)
     return world
 
@@ -289,8 +322,12 @@ def _bulk_writer(world: World):
         indexes = connection.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix\\_%' ESCAPE '\\' "
             f"AND tbl_name IN ({', '.join('?' * len(names))})", names).fetchall()
+        triggers = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                                      "AND name LIKE 'waiting_day_counts_%'").fetchall()
         for name, _sql in indexes:
             connection.execute(f'DROP INDEX "{name}"')
+        for name, _sql in triggers:
+            connection.execute(f'DROP TRIGGER "{name}"')
 
         def write(rows_by_table):
             connection.execute("BEGIN IMMEDIATE")
@@ -303,14 +340,15 @@ def _bulk_writer(world: World):
         try:
             yield write
         finally:
-            for _name, sql in indexes:
+            for _name, sql in [*indexes, *triggers]:
                 connection.execute(sql)
             connection.close()
         return
     import psycopg
 
     with psycopg.connect(world.url, autocommit=True) as connection:
-        connection.execute("SET session_replication_role = replica")  # no per-row foreign key triggers
+        # no per-row foreign key triggers, nor the waiting day counts' (counted afresh afterwards)
+        connection.execute("SET session_replication_role = replica")
         connection.execute("SET maintenance_work_mem = '256MB'")
         indexes = connection.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname LIKE 'ix\\_%%' "
@@ -330,6 +368,19 @@ def _bulk_writer(world: World):
         finally:
             for _name, sql in indexes:
                 connection.execute(sql)
+
+
+def _recount(world: World) -> None:
+    """The waiting day counts, counted afresh: the bulk load went around the triggers that keep them."""
+    from hub.reports.waiting_live import rebuild_day_counts
+
+    app = bench_app(world.url)
+    with app.app_context():
+        from hub.extensions import db
+
+        with db.engine.begin() as connection:
+            rebuild_day_counts(connection)
+        db.engine.dispose()
 
 
 def _analyze(world: World) -> None:

@@ -5,11 +5,19 @@
   (b) a coach's overview (GET /api/v1/service-referrals, a page of 25) at both sizes: p50/p95;
   (c) handoff POSTs per second under gunicorn (2 sync workers) against a bare Flask endpoint doing one
       raw INSERT, same database, same run;
-  (d) peak resident memory per hub worker under that load.
+  (d) peak resident memory per hub worker under that load;
+  (e) the reports at the largest size (1,000,000 service referrals, 100,000 trajectories): the
+      waiting-time report (from the day counts) and the registration report, p50/p95 through the API;
+      the live waiting-time computation against a bare `percentile_cont` query (PostgreSQL) in the
+      same run; peak memory per gunicorn worker while it serves the reports.
 Each figure is given as min / median / max over the repetitions.
 
+`python -m bench.run --only reports` (or BENCH_ONLY=reports) runs section (e) alone, at the largest
+size, and writes it into build/bench.md in place of the section a previous run wrote.
+
 Environment: BENCH_SIZES (default "100000,1000000"), BENCH_BACKENDS ("sqlite,postgresql"),
-BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL).
+BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL),
+BENCH_DATABASE (the bench database's name, "hub_bench").
 """
 from __future__ import annotations
 
@@ -27,7 +35,9 @@ from bench import data, loadgen
 from bench.servers import gunicorn
 
 GOALS = {"sweep_ms": {"sqlite": 100, "postgresql": 250}, "overview_p50_ms": 10, "overview_p95_ms": 25,
-         "handoff_ratio": 0.33, "worker_rss_mb": 150}
+         "handoff_ratio": 0.33, "worker_rss_mb": 150, "report_ms": 100, "live_ratio": 1.5}
+REPORTS_HEADING = "## (e) Reports"
+REFERRALS_PER_TRAJECTORY = data.REFERRALS_PER_CLIENT * 2  # every other client has a trajectory
 _used_steps: dict[int, int] = {}
 
 
@@ -260,20 +270,137 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
     return results
 
 
+# --- (e) the reports ----------------------------------------------------------------------------
+
+REPORT_REQUESTS = {
+    "waiting, director, this year": ("director", "/api/v1/reports/waiting-times?group_by=organisation"),
+    "waiting, director, by domain, 4 years": ("director", "/api/v1/reports/waiting-times?group_by=domain"
+                                                          "&from={four_years_ago}"),
+    "waiting, coach, this year": ("coach", "/api/v1/reports/waiting-times?group_by=organisation"),
+    "registration, director, this year": ("director", "/api/v1/reports/registration"),
+    "registration, coach, 4 years": ("coach", "/api/v1/reports/registration?from={four_years_ago}"),
+}
+BARE_PERCENTILE_CONT = """
+SELECT organisation_id, count(*), count(started_at),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}), percentile_cont(0.9) WITHIN GROUP (ORDER BY {days})
+FROM service_referrals GROUP BY organisation_id"""
+
+
+def _timed(function, reps: int) -> list[float]:
+    times = []
+    for _ in range(reps):
+        began = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - began) * 1000)
+    return times
+
+
+def bench_reports(world: data.World, now: datetime, reps: int, requests: int = 100) -> dict:
+    """The reports through the API (in-process, p50/p95), the live computation against the bare
+    percentile_cont over the whole table, and the memory of gunicorn workers serving the reports."""
+    from sqlalchemy import true
+
+    from hub.extensions import db
+    from hub.referrals.service_referral_models import ServiceReferral
+    from hub.reports.models import WaitingDayCount
+    from hub.reports.sql import DAYS_BETWEEN_POSTGRESQL, DUTCH_DATE_POSTGRESQL
+    from hub.reports.waiting import counted_statistics
+    from hub.reports.waiting_live import period_statistics
+
+    app = data.bench_app(world.url)
+    client = app.test_client()
+    four_years_ago = f"{now.year - 4}-01-01"
+    results: dict = {"api": {}, "whole_table": {}}
+    with app.app_context():
+        accounts = {"director": world.director, "coach": world.coaches[0]}
+        headers = {role: login_in_process(client, account) for role, account in accounts.items()}
+        for name, (role, path) in REPORT_REQUESTS.items():
+            path = path.format(four_years_ago=four_years_ago)
+            timings = []
+            for index in range(requests + 5):
+                began = time.perf_counter()
+                response = client.get(path, headers=headers[role])
+                elapsed = (time.perf_counter() - began) * 1000
+                assert response.status_code == 200, response.get_json()
+                if index >= 5:  # warm-up
+                    timings.append(elapsed)
+            results["api"][name] = timings
+            log(f"{name}: p50/p95 {percentiles(timings)}")
+        # The whole table, grouped by partner: from the counts, live, and (PostgreSQL) bare percentile_cont.
+        whole = results["whole_table"]
+        counted = counted_statistics((true(),), WaitingDayCount.organisation_id)
+        live = period_statistics((true(),), ServiceReferral.organisation_id)
+        answers = {"counts": db.session.execute(counted).all(), "live": db.session.execute(live).all()}
+        whole["counts_ms"] = _timed(lambda: db.session.execute(counted).all(), reps)
+        whole["live_ms"] = _timed(lambda: db.session.execute(live).all(), reps)
+        if db.engine.dialect.name == "postgresql":
+            dutch = (DUTCH_DATE_POSTGRESQL.format(t="started_at"), DUTCH_DATE_POSTGRESQL.format(t="requested_at"))
+            bare = text(BARE_PERCENTILE_CONT.format(days=DAYS_BETWEEN_POSTGRESQL.format(a=dutch[1], b=dutch[0])))
+            answers["bare"] = db.session.execute(bare).all()
+            # alternate, so that both see the same caches and the same neighbours on the machine
+            whole["bare_ms"], whole["live_ms"] = [], []
+            for _ in range(reps):
+                whole["bare_ms"] += _timed(lambda: db.session.execute(bare).all(), 1)
+                whole["live_ms"] += _timed(lambda: db.session.execute(live).all(), 1)
+            whole["ratio"] = [live_ms / bare_ms for live_ms, bare_ms in zip(whole["live_ms"], whole["bare_ms"],
+                                                                            strict=True)]
+        same = {name: sorted(tuple(row) for row in rows) for name, rows in answers.items()}
+        whole["identical"] = all(rows == same["live"] for rows in same.values())
+        db.session.remove()
+        db.engine.dispose()
+    results["memory"] = _report_memory(world, four_years_ago)
+    return results
+
+
+def _report_memory(world: data.World, four_years_ago: str) -> dict:
+    """Peak resident memory of 2 gunicorn workers answering the reports for 10 s, against after sign-in."""
+    env = data.server_env(world.url)
+    with gunicorn("wsgi:app", env, name="hub-reports") as hub:
+        requests = []
+        for role, path in REPORT_REQUESTS.values():
+            account = world.director if role == "director" else world.coaches[0]
+            headers = login_over_http(hub.port, account)
+            requests.append(loadgen.http_request("GET", path.format(four_years_ago=four_years_ago), b"", headers))
+        loadgen.run(hub.port, requests, seconds=2, processes=1, threads=2)
+        hub.reset_peaks()
+        first = loadgen.run(hub.port, requests, seconds=5, processes=1, threads=2)
+        after_first = list(hub.peak_rss_mb().values())
+        second = loadgen.run(hub.port, requests, seconds=5, processes=1, threads=2)
+        if first.errors or second.errors:
+            raise RuntimeError(f"reports under gunicorn: {first.errors + second.errors} errors\n{hub.log_tail()}")
+        return {"after_5s": after_first, "after_10s": list(hub.peak_rss_mb().values()),
+                "requests": first.requests + second.requests}
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 def main() -> int:
+    only = os.environ.get("BENCH_ONLY", "")
+    if "--only" in sys.argv:
+        only = sys.argv[sys.argv.index("--only") + 1]
+    if only not in ("", "reports"):
+        raise SystemExit(f"--only: reports (or nothing for every section), not {only!r}")
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
+    if only == "reports":
+        sizes = sizes[-1:]
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
     reps = int(os.environ.get("BENCH_REPS", "5"))
     seconds = float(os.environ.get("BENCH_SECONDS", "10"))
+    database = os.environ.get("BENCH_DATABASE", "hub_bench")
     now = datetime.now(UTC).replace(microsecond=0)
     results: dict = {}
     started = time.time()
     for backend in backends:
-        url = data.sqlite_url("hub-bench") if backend == "sqlite" else data.pg_url("hub_bench")
+        url = data.sqlite_url(database.replace("_", "-")) if backend == "sqlite" else data.pg_url(database)
         log(f"{backend}: migrating and seeding {url}")
         world = data.migrate_and_seed(url)
+        if only == "reports":
+            began = time.time()
+            data.grow(world, sizes[-1], now)
+            log(f"{backend}: {world.referrals:,} service referrals, {world.clients // 2:,} trajectories "
+                f"in {time.time() - began:.0f} s")
+            results[backend] = {"reports": bench_reports(world, now, reps)}
+            continue
         for size in sizes:
             began = time.time()
             data.grow(world, size, now)
@@ -290,9 +417,81 @@ def main() -> int:
         results[backend]["handoff"] = bench_handoff(world, reps, seconds, backend)
         log(f"{backend}: handoff {fmt(results[backend]['handoff']['handoff'], 0)}/s, "
             f"bare {fmt(results[backend]['handoff']['bare'], 0)}/s")
-    path = write_report(results, sizes, reps, seconds, time.time() - started)
+        results[backend]["reports"] = bench_reports(world, now, reps)
+    if only == "reports":
+        path = write_reports_only(results, sizes[-1], reps, time.time() - started)
+    else:
+        path = write_report(results, sizes, reps, seconds, time.time() - started)
     log(f"written: {path}")
     return 0
+
+
+def reports_section(results: dict, size: int, reps: int) -> list[str]:
+    lines = [REPORTS_HEADING, "",
+             f"{size:,} service referrals and {size // REFERRALS_PER_TRAJECTORY:,} trajectories. Through the API in "
+             "one process (token, audit event, query, serialisation; no network), 100 requests after 5 warm-up "
+             "ones: p50 / p95 ms. A chain director sees the 9 partners of one municipality (a fifth of the "
+             "referrals) and its 2 programmes; a coach one programme (a tenth). The waiting-time report reads "
+             "its percentiles from `waiting_day_counts`; the current waits live, through partial indexes.", "",
+             "| report | " + " | ".join(f"{backend} p50 | {backend} p95" for backend in results) + " | goal |",
+             "| --- | " + " | ".join("---: | ---:" for _ in results) + " | --- |"]
+    for name in REPORT_REQUESTS:
+        cells, met = [], True
+        for by_backend in results.values():
+            p50, p95 = percentiles(by_backend["reports"]["api"][name])
+            cells.append(f"{p50:.1f} | {p95:.1f}")
+            met = met and p50 <= GOALS["report_ms"]
+        lines.append(f"| {name} | {' | '.join(cells)} | p50 <= 100 ms: {'met' if met else '**missed**'} |")
+    lines += ["", f"The waiting statistics over the whole table, grouped by partner, {reps} repetitions (min / "
+              "**median** / max ms): from the day counts; live from the referrals (hub/reports/waiting_live.py: "
+              "`percentile_cont` on PostgreSQL, ranks on SQLite); the bare `percentile_cont` query written by hand "
+              "(PostgreSQL), alternating with the live one. \"identical\": all answers equal, to the last bit.", "",
+              "| database | from the counts | live | bare percentile_cont | live / bare | goal | identical |",
+              "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    for backend, by_backend in results.items():
+        whole = by_backend["reports"]["whole_table"]
+        if "bare_ms" in whole:
+            ratio = statistics.median(whole["ratio"])
+            bare, ratio_cell = fmt(whole["bare_ms"]), fmt(whole["ratio"], 2)
+            goal = f"<= 1.5: {'met' if ratio <= GOALS['live_ratio'] else '**missed**'}"
+        else:
+            bare, ratio_cell, goal = "-", "-", "-"
+        lines.append(f"| {backend} | {fmt(whole['counts_ms'])} | {fmt(whole['live_ms'])} | {bare} | {ratio_cell} | "
+                     f"{goal} | {'yes' if whole['identical'] else '**no**'} |")
+    lines += ["", "Memory: gunicorn, 2 sync workers, answering the five report requests above in a closed loop "
+              "(2 threads) for twice 5 s; each worker's peak resident memory (VmHWM, reset after a warm-up) after "
+              "the first and after the second 5 s. Flat: the second column no higher than the first.", "",
+              "| database | requests | peak MB after 5 s | peak MB after 10 s | flat |",
+              "| --- | ---: | ---: | ---: | --- |"]
+    for backend, by_backend in results.items():
+        memory = by_backend["reports"]["memory"]
+        flat = max(memory["after_10s"]) <= max(memory["after_5s"]) + 1
+        lines.append(f"| {backend} | {memory['requests']:,} | {fmt(memory['after_5s'])} | {fmt(memory['after_10s'])} | "
+                     f"{'yes' if flat else '**no**'} |")
+    return lines + [""]
+
+
+def write_reports_only(results: dict, size: int, reps: int, took: float) -> str:
+    """Section (e) alone: into build/bench.md in place of the one there (or appended)."""
+    path = os.path.join(data.ROOT, "build", "bench.md")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    section = reports_section(results, size, reps)
+    section.insert(2, f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.run --only reports` "
+                      f"({took / 60:.0f} min; load average {os.getloadavg()[0]:.1f}).")
+    section.insert(3, "")
+    existing = ["# Benchmarks", ""]
+    if os.path.exists(path):
+        with open(path) as previous:
+            existing = previous.read().splitlines()
+    if REPORTS_HEADING in existing:
+        start = existing.index(REPORTS_HEADING)
+        end = next((i for i in range(start + 1, len(existing)) if existing[i].startswith("## ")), len(existing))
+        existing[start:end] = section
+    else:
+        existing += ["", *section]
+    with open(path, "w") as report:
+        report.write("\n".join(existing) + "\n")
+    return path
 
 
 def write_report(results: dict, sizes: list[int], reps: int, seconds: float, took: float) -> str:
@@ -373,6 +572,7 @@ def write_report(results: dict, sizes: list[int], reps: int, seconds: float, too
         met = "met" if max(rss) < GOALS["worker_rss_mb"] else "**missed**"
         lines.append(f"| {backend} | {len(rss)} | {fmt(rss)} | < 150 MB: {met} | "
                      f"{fmt(by_size['handoff']['worker_rss_mb_with_sign_in'])} |")
+    lines += ["", *reports_section(results, max(sizes), reps)]
     lines += ["", "## Plans of the sweep's level-1 statement", ""]
     for backend, by_size in results.items():
         lines += [f"{backend}, {max(sizes):,} rows:", "", "```", by_size[max(sizes)]["sweep"]["plan"], "```", ""]

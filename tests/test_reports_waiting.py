@@ -1,6 +1,6 @@
 """Waiting times and bottlenecks: the percentiles equal a reference computation (statistics.quantiles
-with method="inclusive" is what percentile_cont computes), on whichever database the suite runs;
-client-days lost are split by whose side the delay was on."""
+with method="inclusive" is what percentile_cont computes) over waits in whole Dutch calendar days, on
+whichever database the suite runs; client-days lost are split by whose side the delay was on."""
 import random
 import statistics
 from datetime import date, timedelta
@@ -8,11 +8,16 @@ from datetime import date, timedelta
 import pytest
 
 from hub.referrals.service_referral_models import HoldReason, Status
-from hub.reports.period import Period, local_midnight
+from hub.reports.period import AMSTERDAM, Period, local_midnight
 from tests.conftest import NOW
 from tests.reports_support import add_referral, make_world
 
 PERIOD = Period(date(2026, 1, 1), date(2026, 11, 23))
+
+
+def dutch_days(requested, started) -> int:
+    """Whole Dutch calendar days from the request's day to the start's day."""
+    return (started.astimezone(AMSTERDAM).date() - requested.astimezone(AMSTERDAM).date()).days
 
 
 def reference(days: list[float], p: float) -> float | None:
@@ -49,7 +54,7 @@ def test_median_and_p90_equal_the_reference_on_random_data(app, client, api_logi
             if rng.random() < 0.85 or size <= 2:
                 wait = timedelta(seconds=rng.randrange(0, 90 * 86400))
                 add_referral(app, world, partner, requested, started_at=requested + wait)
-                started.append(wait.total_seconds() / 86400)
+                started.append(dutch_days(requested, requested + wait))
             else:
                 add_referral(app, world, partner, requested)
         # Requested before the period: counts in neither the number nor the percentiles.
@@ -83,10 +88,11 @@ def test_by_domain_and_current_waits(app, client, api_login, world):
     items = {item["domain"]: item for item in report["items"]}
     housing = items["housing"]
     assert housing["open_waiting"] == 8
-    assert housing["longest_current_waits"] == [300.0, 100.0, 55.0, 40.0, 12.0]
+    assert housing["longest_current_waits"] == [300, 100, 55, 40, 12]
     assert housing["started"] == 0 and housing["median_days"] is None
-    assert items["finances"]["median_days"] == pytest.approx(4.5)
-    assert items["finances"]["p90_days"] == pytest.approx(4.5)
+    # requested 24 October at 11:00, started 28 October at 22:00 (Dutch time): 4 whole days
+    assert items["finances"]["median_days"] == 4.0
+    assert items["finances"]["p90_days"] == 4.0
     assert items["finances"]["open_waiting"] == 0
 
 

@@ -1,9 +1,20 @@
-"""The programme's target (participants expected per year) and the indexes the reports read by."""
+"""The programme's target (participants expected per year), the waiting day counts, and the indexes
+the reports read by."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.clock import utcnow
@@ -11,6 +22,7 @@ from hub.db_types import UTCDateTime
 from hub.extensions import db
 from hub.referrals.models import Trajectory
 from hub.referrals.service_referral_models import Escalation, ServiceReferral
+from hub.vocab import LifeDomain, enum_column
 
 
 class ProgrammeTarget(db.Model):
@@ -33,6 +45,34 @@ class ProgrammeTarget(db.Model):
     )
 
 
+class WaitingDayCount(db.Model):
+    """How many service referrals of one programme to one partner, in one life domain, were requested
+    on one Dutch day and waited `wait_days` whole days before they started (`started` false: not
+    started, with `wait_days` 0). The waiting-time report's percentiles are read from these counts.
+
+    Written only by the database: triggers on service_referrals keep it right on every INSERT,
+    UPDATE and DELETE, whoever writes (migration "waiting day counts"). Python never writes here."""
+
+    __tablename__ = "waiting_day_counts"
+
+    # The key's order is the reading order: a partner's rows by life domain and wait, so that the
+    # report's GROUP BY streams through the key without sorting (on SQLite the table is the key).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    domain: Mapped[LifeDomain] = mapped_column(enum_column(LifeDomain, 20), primary_key=True)
+    started: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    wait_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    referrals: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # A coach's report reads its programme's rows in the same order, from the index alone.
+        Index("ix_waiting_day_counts_programme", "programme_id", "organisation_id", "domain", "started", "wait_days",
+              "requested_on", "referrals"),
+        {"sqlite_with_rowid": False},
+    )
+
+
 # The reports' own indexes on the tables they read (declared here, where the queries are).
 # Waiting times and bottlenecks: a partner's (director) or a programme's (coach) referrals by request time.
 Index("ix_service_referrals_partner_requested", ServiceReferral.organisation_id, ServiceReferral.requested_at)
@@ -42,3 +82,9 @@ Index("ix_escalations_raised_at", Escalation.raised_at, Escalation.service_refer
 # Registration: a programme's trajectories by the day they opened and the day they closed.
 Index("ix_trajectories_programme_opened", Trajectory.programme_id, Trajectory.opened_on, Trajectory.closed_on)
 Index("ix_trajectories_programme_closed", Trajectory.programme_id, Trajectory.closed_on)
+# Waiting now (open and not started): partial, so they hold only the referrals that wait.
+WAITING_NOW = text("started_at IS NULL AND closed_at IS NULL")
+Index("ix_service_referrals_waiting_partner", ServiceReferral.organisation_id, ServiceReferral.requested_at,
+      postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)
+Index("ix_service_referrals_waiting_programme", ServiceReferral.programme_id, ServiceReferral.requested_at,
+      postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)

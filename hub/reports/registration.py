@@ -82,7 +82,8 @@ def _counts(programme_ids: list[int], period: Period) -> dict:
         Trajectory.programme_id.in_(programme_ids), Trajectory.opened_on <= period.last,
         or_(Trajectory.closed_on.is_(None), Trajectory.closed_on >= period.first)).cte("counted")
     measures = _measures(trajectories, period)
-    goal_domains = select(Goal.trajectory_id, Goal.domain).distinct().cte("goal_domains")
+    goal_domains = select(Goal.trajectory_id, Goal.domain).distinct() \
+        .where(Goal.trajectory_id.in_(select(trajectories.c.id))).cte("goal_domains")  # the counted ones only
     target_groups = _target_groups(db.session.get_bind().dialect.name, select(trajectories.c.client_id))
     with_client = trajectories.join(Client, Client.id == trajectories.c.client_id)
 

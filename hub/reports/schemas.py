@@ -79,11 +79,12 @@ class WaitingItemSchema(Schema):
     count = fields.Integer(required=True, metadata={"description": "Referrals requested in the period"})
     started = fields.Integer(required=True, metadata={"description": "Of those, how many have started"})
     median_days = fields.Float(allow_none=True, metadata={
-        "description": "Median days from request to start over those that started (percentile_cont)"})
+        "description": "Median wait over those that started, in whole Dutch calendar days from the request's day to "
+                       "the start's day (percentile_cont, so it may fall between two whole days)"})
     p90_days = fields.Float(allow_none=True, metadata={"description": "90th percentile of the same (percentile_cont)"})
     open_waiting = fields.Integer(required=True, metadata={"description": "Now: open referrals not yet started"})
-    longest_current_waits = fields.List(fields.Float(), required=True,
-                                        metadata={"description": "Now: the longest current waits in days (at most 5)"})
+    longest_current_waits = fields.List(fields.Integer(), required=True, metadata={
+        "description": "Now: the longest current waits, in whole days from the request's day to today (at most 5)"})
 
 
 class WaitingReportSchema(Schema):

@@ -32,13 +32,14 @@ def programmes(user) -> Select:
     return query.where(false())
 
 
-def referrals(user) -> ColumnElement[bool]:
-    """SQL: a service referral counts in `user`'s waiting-time and bottleneck reports."""
+def referrals(user, of=ServiceReferral) -> ColumnElement[bool]:
+    """SQL: a service referral counts in `user`'s waiting-time and bottleneck reports. `of`: the
+    service referrals, or a table of counts over them with the same organisation_id and programme_id."""
     if user.role == Role.DIRECTOR:
         partners = select(Organisation.id).where(Organisation.kind.in_(PARTNER_KINDS), _same_municipality(user))
-        return ServiceReferral.organisation_id.in_(partners.scalar_subquery())
+        return of.organisation_id.in_(partners.scalar_subquery())
     if user.role == Role.COACH:
-        return ServiceReferral.programme_id == user.organisation_id
+        return of.programme_id == user.organisation_id
     return false()
 
 

@@ -1,129 +1,137 @@
 """Waiting times per partner organisation or per life domain.
 
 For a period: how many referrals were requested, and over those of them that have started (by now),
-the median and 90th percentile of the days from request to start (`started_at`, the first
-in_progress), as continuous percentiles. Now: how many open referrals have not started, and the
-longest of those current waits.
+the median and 90th percentile of the wait, in whole Dutch calendar days from the request's day to
+the start's day (`started_at`, the first in_progress; hub/reports/percentiles.py), as continuous
+percentiles. Now: how many open referrals have not started, and the longest of those current waits
+(whole days from the request's day to today).
 
-PostgreSQL computes the percentiles with `percentile_cont`; SQLite has no such aggregate, so there
-the same numbers come from window functions: each value's rank and its group's size, then the linear
-interpolation `percentile_cont` performs, between the ranks 1 + p * (n - 1) rounds down and up to.
-Everything is aggregated in the database; Python only receives one row per group.
+The period's numbers come from `waiting_day_counts` (hub/reports/models.py): per programme, partner,
+life domain, day of request and whole days waited, how many referrals; the database's triggers keep
+it right on every write. Per group: the counts summed per day value, their running totals, and the
+values at the two ranks `percentile_cont` interpolates between, in one statement that reads a few
+thousand rows where the referrals are a million. The live computation over the referrals themselves
+(hub/reports/waiting_live.py) must give the same numbers; `live=True` asks for it. The current waits
+are read live, through partial indexes that hold only the referrals that wait.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from fractions import Fraction
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select
 
 from hub.extensions import db
 from hub.partners.models import Organisation
 from hub.referrals.service_referral_models import ServiceReferral
-from hub.referrals.workflow import OPEN
-from hub.reports import scope
-from hub.reports.period import Period
-from hub.reports.sql import days_since_epoch, epoch_days
+from hub.reports import scope, waiting_live
+from hub.reports.models import WaitingDayCount
+from hub.reports.percentiles import PERCENTILES, continuous
+from hub.reports.period import AMSTERDAM, Period
+from hub.reports.sql import days_between, dutch_date
 from hub.vocab import LifeDomain
 
 GROUPS = ("organisation", "domain")
-PERCENTILES = {"median_days": Fraction(1, 2), "p90_days": Fraction(9, 10)}
 LONGEST_SHOWN = 5
 
 
-def _key(group_by: str):
-    return ServiceReferral.organisation_id if group_by == "organisation" else ServiceReferral.domain
+def counted_statistics(where, key):
+    """SQL: per `key` over the day counts `where` selects: count, started, median_days, p90_days."""
+    counts = WaitingDayCount
+    # First in the key's order (streams through the key or the coach's index), then per group.
+    read = (counts.organisation_id, counts.domain, counts.started, counts.wait_days)
+    per_partner = select(*read, func.sum(counts.referrals).label("referrals")).where(*where).group_by(*read) \
+        .cte("per_partner")
+    grouped = per_partner.c[key.name]
+    per_value = select(grouped.label("key"), per_partner.c.started, per_partner.c.wait_days,
+                       func.sum(per_partner.c.referrals).label("referrals")) \
+        .group_by(grouped, per_partner.c.started, per_partner.c.wait_days).cte("per_value")
+    started = per_value.c.started == True  # noqa: E712  (SQL)
+    running = select(
+        per_value,
+        func.sum(per_value.c.referrals).over(partition_by=(per_value.c.key, per_value.c.started),
+                                             order_by=per_value.c.wait_days).label("up_to"),
+        cast(func.sum(case((started, per_value.c.referrals))).over(partition_by=per_value.c.key), Integer)
+        .label("n"),
+    ).cte("running")
+    is_started = running.c.started == True  # noqa: E712
+
+    def value_at(position):  # the value at 0-based `position`: the first whose running total passes it
+        return func.min(case((and_(is_started, running.c.up_to > position), running.c.wait_days)))
+
+    return select(running.c.key, func.sum(running.c.referrals).label("count"),
+                  func.max(running.c.n).label("started"),
+                  *(continuous(p, running.c.n, value_at).label(name) for name, p in PERCENTILES.items())) \
+        .group_by(running.c.key)
 
 
-def _wait_days():
-    return epoch_days(ServiceReferral.started_at) - epoch_days(ServiceReferral.requested_at)
-
-
-def _period_statistics_postgresql(where, key):
-    days = _wait_days()
-    return select(key.label("key"), func.count().label("count"),
-                  func.count(ServiceReferral.started_at).label("started"),
-                  *(func.percentile_cont(float(p)).within_group(days).label(name)
-                    for name, p in PERCENTILES.items())).where(*where).group_by(key)
-
-
-def _period_statistics_windowed(where, key):
-    """percentile_cont by hand: rank the started waits in each group, then interpolate."""
-    days = _wait_days()  # NULL for a referral that has not started: ranked after the others
-    ranked = select(
-        key.label("key"), days.label("days"),
-        func.row_number().over(partition_by=key, order_by=(ServiceReferral.started_at.is_(None), days))
-        .label("rank"),
-        func.count(ServiceReferral.started_at).over(partition_by=key).label("n"),
-    ).where(*where).cte("ranked")
-
-    def percentile(p: Fraction):
-        # 0-based position (n - 1) * p = whole + part / denominator, in exact integer arithmetic.
-        position = (ranked.c.n - 1) * p.numerator
-        whole = position // p.denominator
-        part = (position % p.denominator) * 1.0 / p.denominator
-        return func.sum(case(
-            (and_(ranked.c.days.is_not(None), ranked.c.rank == whole + 1), ranked.c.days * (1 - part)),
-            (and_(ranked.c.days.is_not(None), ranked.c.rank == whole + 2), ranked.c.days * part),
-        ))
-
-    return select(ranked.c.key, func.count().label("count"), func.max(ranked.c.n).label("started"),
-                  *(percentile(p).label(name) for name, p in PERCENTILES.items())).group_by(ranked.c.key)
+def _period_statistics(in_scope_of, group_by: str, first, last, live: bool):
+    if live:
+        key = ServiceReferral.organisation_id if group_by == "organisation" else ServiceReferral.domain
+        where = (in_scope_of(ServiceReferral), ServiceReferral.requested_at >= Period(first, last).start,
+                 ServiceReferral.requested_at < Period(first, last).end)
+        return waiting_live.period_statistics(where, key)
+    key = WaitingDayCount.organisation_id if group_by == "organisation" else WaitingDayCount.domain
+    return counted_statistics((in_scope_of(WaitingDayCount), WaitingDayCount.requested_on.between(first, last)), key)
 
 
 def _current_waits(in_scope, key, now: datetime):
-    """The open referrals that have not started: their number and the longest waits, per group."""
+    """The referrals waiting now, per group: their number and the longest waits. Waiting now: no start
+    and no closing time (a closed referral never reopens), the partial indexes' very condition, so
+    that they are counted from the indexes alone; the days only for the few shown."""
+    today = now.astimezone(AMSTERDAM).date()
     waiting = select(
-        key.label("key"),
-        (literal(days_since_epoch(now)) - epoch_days(ServiceReferral.requested_at)).label("days"),
+        key.label("key"), ServiceReferral.requested_at,
         func.row_number().over(partition_by=key, order_by=(ServiceReferral.requested_at, ServiceReferral.id))
         .label("rank"),
         func.count().over(partition_by=key).label("n"),
-    ).where(in_scope, ServiceReferral.status.in_(OPEN), ServiceReferral.started_at.is_(None)).cte("waiting")
-    return select(waiting.c.key, waiting.c.n, waiting.c.days).where(waiting.c.rank <= LONGEST_SHOWN) \
+    ).where(in_scope, ServiceReferral.started_at.is_(None), ServiceReferral.closed_at.is_(None)).cte("waiting")
+    days = days_between(dutch_date(waiting.c.requested_at), literal(today, Date))
+    return select(waiting.c.key, waiting.c.n, days.label("days")).where(waiting.c.rank <= LONGEST_SHOWN) \
         .order_by(waiting.c.key, waiting.c.rank)
 
 
 def measured_per_organisation(organisation_ids: list[int], since: datetime, now: datetime) -> dict[int, dict]:
-    """For the directory: per partner, the median wait of the referrals requested since `since` that
-    have started, and how many wait now. The same SQL as the reports, without a user's scope."""
+    """For the directory: per partner, the median wait of the referrals requested from the Dutch day of
+    `since` up to today that have started, and how many wait now. The same numbers as the reports,
+    without a user's scope."""
     if not organisation_ids:
         return {}
-    key = ServiceReferral.organisation_id
-    mine = ServiceReferral.organisation_id.in_(organisation_ids)
-    where = (mine, ServiceReferral.requested_at >= since)
-    statistics = (_period_statistics_postgresql if db.session.get_bind().dialect.name == "postgresql"
-                  else _period_statistics_windowed)(where, key)
+
+    def mine(of):
+        return of.organisation_id.in_(organisation_ids)
+
+    first, last = since.astimezone(AMSTERDAM).date(), now.astimezone(AMSTERDAM).date()
     found: dict[int, dict] = {}
-    for row in db.session.execute(statistics):
+    for row in db.session.execute(_period_statistics(mine, "organisation", first, last, live=False)):
         if row.started:
             found.setdefault(row.key, {"waiting_now": 0})["median_days"] = row.median_days
-    for row in db.session.execute(_current_waits(mine, key, now)):
+    for row in db.session.execute(_current_waits(mine(ServiceReferral), ServiceReferral.organisation_id, now)):
         found.setdefault(row.key, {"median_days": None})["waiting_now"] = row.n
     return found
 
 
-def waiting_times(user, group_by: str, period: Period, now: datetime) -> list[dict]:
+def waiting_times(user, group_by: str, period: Period, now: datetime, *, live: bool = False) -> list[dict]:
     """Per partner organisation (or life domain) the user may see: requests in the period, the median
-    and 90th percentile wait of those that started, and the current waits."""
-    key = _key(group_by)
-    in_scope = scope.referrals(user)
-    where = (in_scope, ServiceReferral.requested_at >= period.start, ServiceReferral.requested_at < period.end)
-    statistics = (_period_statistics_postgresql if db.session.get_bind().dialect.name == "postgresql"
-                  else _period_statistics_windowed)(where, key)
+    and 90th percentile wait of those that started, and the current waits. `live`: the period's
+    numbers computed from the referrals themselves instead of the day counts (the same numbers)."""
+    def in_scope_of(of):
+        return scope.referrals(user, of)
+
     groups: dict = {}
 
     def group(value) -> dict:
         return groups.setdefault(value, {"count": 0, "started": 0, "median_days": None, "p90_days": None,
                                          "open_waiting": 0, "longest_current_waits": []})
 
+    statistics = _period_statistics(in_scope_of, group_by, period.first, period.last, live)
     for row in db.session.execute(statistics):
-        group(row.key).update(count=row.count, started=row.started or 0,
+        group(row.key).update(count=int(row.count), started=int(row.started or 0),
                               median_days=row.median_days, p90_days=row.p90_days)
-    for row in db.session.execute(_current_waits(in_scope, key, now)):
+    key = ServiceReferral.organisation_id if group_by == "organisation" else ServiceReferral.domain
+    for row in db.session.execute(_current_waits(in_scope_of(ServiceReferral), key, now)):
         entry = group(row.key)
         entry["open_waiting"] = row.n
-        entry["longest_current_waits"].append(round(row.days, 1))
+        entry["longest_current_waits"].append(int(row.days))
     if group_by == "domain":
         order = {domain: index for index, domain in enumerate(LifeDomain)}
         return [{"domain": LifeDomain(value), **values}
@@ -133,3 +141,4 @@ def waiting_times(user, group_by: str, period: Period, now: datetime) -> list[di
     return sorted(({"organisation_id": value, "organisation_name": names.get(value, ""), **values}
                    for value, values in groups.items()),
                   key=lambda item: (item["organisation_name"].lower(), item["organisation_id"]))
+
