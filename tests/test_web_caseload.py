@@ -205,3 +205,29 @@ def test_aftercare_ends_half_a_year_later_on_the_same_day_or_the_months_last():
     assert _months_after(date(2026, 11, 20), 6) == date(2027, 5, 20)
     assert _months_after(date(2026, 8, 31), 6) == date(2027, 2, 28)
     assert _months_after(date(2026, 6, 30), 6) == date(2026, 12, 30)
+
+
+def test_the_page_costs_the_same_queries_for_one_client_as_for_four(app, make, coach, colleague, accept):
+    from hub.consent.service import record_consent
+    from hub.referrals.service_referrals import refer
+    from hub.vocab import LifeDomain
+    from tests.test_trajectory import _selects_during
+
+    busy = [accept(coach, alias=f"Client {n}") for n in range(4)]
+    quiet = [accept(colleague, alias="Iris")]
+    partners = {client_id: make.organisation("debt_relief", municipality="Arnhem") for client_id in busy + quiet}
+    with app.test_request_context():
+        for lead, client_ids in ((coach, busy), (colleague, quiet)):
+            user = db.session.get(User, lead.id)
+            for client_id in client_ids:
+                partner_org = partners[client_id]  # each referral to another partner: none loaded one by one
+                record_consent(user, client_id=client_id, recipient_organisation_id=partner_org,
+                               purpose="service_referral", scope=["finances"], method="verbal", statement="ja",
+                               now=NOW)
+                refer(user, client_id, partner_org, LifeDomain.FINANCES, None, NOW)
+        db.session.commit()
+    pages = {}
+    for lead in (coach, colleague):
+        web = browser(app, lead)
+        pages[lead.id] = _selects_during(app, lambda web=web: web.get("/caseload"))
+    assert pages[coach.id] == pages[colleague.id]

@@ -7,7 +7,6 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
-from sqlalchemy.orm import joinedload
 
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
@@ -113,11 +112,12 @@ def referrals_query(user: User, status: Status | None = None, organisation_id: i
 
 def open_referrals_by_client(user: User, client_ids: list[int], now: datetime) -> dict[int, list[dict]]:
     """The open referrals of these clients that `user` may see, as summaries with the late marker
-    (`is_stalled`), per client id, oldest request first: one query however many clients."""
+    (`is_stalled`), per client id, oldest request first: one query however many clients (the partner
+    comes joined, `ServiceReferral.organisation`)."""
     if not client_ids:
         return {}
     query = (referrals_query(user, open_only=True).where(ServiceReferral.client_id.in_(client_ids))
-             .options(joinedload(ServiceReferral.organisation)).order_by(None)
+             .order_by(None)
              .order_by(ServiceReferral.requested_at, ServiceReferral.id))
     by_client: dict[int, list[dict]] = {}
     for referral in db.session.scalars(query):
