@@ -25,6 +25,12 @@ def language():
     return redirect(safe_next(request.form.get("next"), url_for("core.dashboard")))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico wherever a page names no icon (a JSON answer, a PDF): the SVG."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
+
 @bp.get("/healthz")
 def health():
     """For load balancers: answers without touching client data."""

@@ -109,7 +109,7 @@ def test_the_pages_without_data_say_so_and_draw_no_chart(make, client):
     world_less = make.user("director", organisation_id=make.organisation("municipality", municipality="Ede"))
     signed_in(client, world_less)
     waiting = client.get("/reports/waiting-times").get_data(as_text=True)
-    assert "<svg" not in waiting and "Geen verwijzingen in deze periode." in waiting
+    assert "<svg" not in waiting and "Geen doorverwijzingen in deze periode." in waiting
     bottlenecks = client.get("/reports/bottlenecks").get_data(as_text=True)
     assert "<svg" not in bottlenecks and "Niemand wachtte in deze periode." in bottlenecks
 

@@ -12,6 +12,7 @@ PUBLIC = {
     "/activate/<token>": "an invitation's one-time link (the token is the credential)",
     "/language": "the language switch on the sign-in page",
     "/healthz": "for load balancers; no data",
+    "/favicon.ico": "browsers ask for it on their own; a redirect to the static icon",
     "/static/<path:filename>": "style sheets",
     "/api/v1/openapi.json": "the API description",
     "/api/v1/auth/login": "exchanging credentials for a token",

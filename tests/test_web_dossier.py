@@ -177,3 +177,41 @@ def test_the_overview_lists_a_withdrawn_consent_apart(app, client, make, coach, 
     page = client.get(f"/clients/{client_id}/consents/print?lang=en").get_data(as_text=True)
     assert "At the moment nobody may see information about you" in page
     assert "you took back your yes on November 23, 2026" in page
+
+
+def test_the_consents_on_the_dossier_come_a_page_at_a_time_newest_first(app, client, make, coach, handed_over):
+    from hub.auth.models import User
+    from hub.consent.service import record_consent
+    from hub.consent.views import CONSENTS_PER_PAGE
+    from tests.conftest import NOW
+
+    _handoff_id, client_id = handed_over
+    partners = [make.organisation("debt_relief", name=f"Schuldhulp {n:02d}") for n in range(CONSENTS_PER_PAGE)]
+    with app.test_request_context():
+        for partner in partners:
+            record_consent(db.session.get(User, coach.id), client_id=client_id, recipient_organisation_id=partner,
+                           purpose="service_referral", scope=["finances"], method="verbal", statement="ja", now=NOW)
+        db.session.commit()
+    sign_in(client, coach)
+    first = client.get(f"/clients/{client_id}").get_data(as_text=True)
+    consents = first[first.index('id="consents"'):first.index('id="new-consent-h"')]
+    assert consents.count('class="consent consent-') == CONSENTS_PER_PAGE
+    shown = [f"Schuldhulp {n:02d}" for n in range(CONSENTS_PER_PAGE)]
+    newest_first = [consents.index(name) for name in reversed(shown)]
+    assert newest_first == sorted(newest_first)
+    assert f'rel="next" href="/clients/{client_id}?consents_page=2#consents"' in consents
+    second = client.get(f"/clients/{client_id}?consents_page=2").get_data(as_text=True)
+    consents = second[second.index('id="consents"'):second.index('id="new-consent-h"')]
+    assert consents.count('class="consent consent-') == 1 and "Uitstapprogramma Dossier" in consents  # the handoff's
+    assert f'rel="prev" href="/clients/{client_id}?consents_page=1#consents"' in consents
+    assert 'rel="next"' not in consents
+    page = client.get(f"/clients/{client_id}/consents?consents_page=2").get_data(as_text=True)
+    assert f'href="/clients/{client_id}/consents?consents_page=1#consents"' in page  # the consents page pages too
+    assert len(_events(app, "consent:consents:read", client_id)) == 3  # one event per page shown
+
+
+def test_a_consents_page_past_the_end_says_so(app, client, coach, handed_over):
+    _handoff_id, client_id = handed_over
+    sign_in(client, coach)
+    page = client.get(f"/clients/{client_id}?consents_page=7").get_data(as_text=True)
+    assert "Geen toestemmingen meer op deze pagina." in page and 'rel="prev"' in page

@@ -205,7 +205,7 @@ def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it(app, chain
     web = browser(app, chain["coach"])
     new = f"/clients/{chain['client_id']}/service-referrals/new"
     html = web.get(f"{new}?domain=housing").get_data(as_text=True)
-    choices = html.split('name="organisation_id"')[1].split("</select>")[0]
+    choices = html.split('id="f-organisation_id"')[1].split("</fieldset>")[0]
     assert "Woonstichting Arnhem" in choices and "Schuldhulp Arnhem" not in choices  # partners serving housing
     before = _count(app, ServiceReferral)
     refused = post(web, new, {"domain": "housing", "organisation_id": str(housing), "urgent": "1"},
@@ -352,3 +352,23 @@ def test_the_pages_speak_dutch_by_default_and_english_on_request(app, chain):
     post(web, "/language", {"locale": "en", "next": path}, page=path)
     english = web.get(path).get_data(as_text=True)
     assert "Safe contact" in english and ">requested<" in english
+
+
+def test_the_refer_on_page_shows_each_partners_measured_waiting_or_that_there_is_none(app, chain, make):
+    from hub.clock import freeze
+    from hub.referrals.service_referrals import record_event
+
+    make.organisation("debt_relief", municipality="Arnhem", name="Kredietbank Nieuw")  # nothing measured yet
+    with app.test_request_context():
+        partner = db.session.get(User, chain["partner"].id)
+        record_event(partner, db.session.get(ServiceReferral, chain["referral_id"]), Status.IN_PROGRESS,
+                     NOW + timedelta(days=12), occurred_at=NOW + timedelta(days=12))
+        db.session.commit()
+    freeze(NOW + timedelta(days=20))
+    web = browser(app, chain["coach"])
+    html = web.get(f"/clients/{chain['client_id']}/service-referrals/new?domain=finances").get_data(as_text=True)
+    options = html.split('id="f-organisation_id"')[1].split("</fieldset>")[0]
+    measured = options.split("Schuldhulp Arnhem")[1].split("</div>")[0]
+    assert "mediaan 12.0 dagen" in measured and "nu 0 wachtend" in measured
+    new = options.split("Kredietbank Nieuw")[1].split("</div>")[0]
+    assert "nog geen metingen" in new

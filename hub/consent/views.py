@@ -16,6 +16,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from hub import LOCALES
+from hub.api import paginate
 from hub.audit.models import AuditAction
 from hub.audit.service import record
 from hub.auth.permissions import Permission, require
@@ -35,6 +36,7 @@ from hub.referrals.service import client_coaches, consent_for_coach, programme_c
 from hub.vocab import SCOPE_ITEMS, ConsentMethod, ConsentPurpose
 
 bp = Blueprint("consent", __name__, template_folder="templates")
+CONSENTS_PER_PAGE = 10  # a long history (re-entries, narrowed scopes) stays short on a phone
 bp.context_processor(label_helpers)
 
 
@@ -72,11 +74,22 @@ def form_context(client_id: int, form=None, errors: dict | None = None) -> dict:
     }
 
 
-def consents_context(client: Client, now: datetime) -> dict:
-    """What the consents part of a page (dossier or consents page) needs."""
-    consents = client_consents(client)
-    return {"consents": consents, "states": {c.id: state(c, now) for c in consents}, "last_day": last_day,
-            **form_context(client.id)}
+def consents_page(client: Client, page: int) -> dict:
+    """One page of the client's consents, newest first; showing them is audited (one event)."""
+    listing = paginate(select(Consent).where(Consent.client_id == client.id).order_by(Consent.id.desc()),
+                       page, CONSENTS_PER_PAGE, db.session)
+    record("consent:consents:read", AuditAction.READ, object_type="client", object_id=client.id, client_id=client.id)
+    return listing
+
+
+def consents_context(client: Client, now: datetime, endpoint: str) -> dict:
+    """What the consents part of a page (dossier or consents page, `endpoint`) needs: the page of
+    consents asked for by `?consents_page=`, and the form for a new one."""
+    page = min(max(request.args.get("consents_page", 1, type=int), 1), 100_000)
+    listing = consents_page(client, page)
+    consents = listing["items"]
+    return {"consents": consents, "consents_listing": listing, "consents_endpoint": endpoint,
+            "states": {c.id: state(c, now) for c in consents}, "last_day": last_day, **form_context(client.id)}
 
 
 @bp.get("/clients/<int:client_id>/consents")
@@ -86,7 +99,8 @@ def consents(client_id: int):
     now = utcnow()
     client = programme_client(current_user, client_id)
     dossier_open = decide(current_user.organisation_id, client.id, ConsentPurpose.HANDOFF, None, now).allowed
-    return render_template("consent/consents.html", dossier_open=dossier_open, **consents_context(client, now))
+    return render_template("consent/consents.html", dossier_open=dossier_open,
+                           **consents_context(client, now, "consent.consents"))
 
 
 @bp.route("/clients/<int:client_id>/consents/new", methods=["GET", "POST"])

@@ -26,7 +26,7 @@ from hub.extensions import db
 from hub.forms import load_form
 from hub.labels import domain_label, kind_label, label_helpers, referral_status_label, service_referral_label_helpers
 from hub.partners.models import Organisation
-from hub.partners.service import organisations_query
+from hub.partners.service import measured_waiting, measurement_fields, organisations_query
 from hub.referrals import escalation as norms
 from hub.referrals import service_referrals as service
 from hub.referrals.escalation_api import escalations_query
@@ -225,11 +225,13 @@ def new_referral(client_id: int):
     if domain is not None:
         partners = db.session.scalars(organisations_query(domain=domain)
                                       .where(Organisation.kind.in_(PARTNER_KINDS))).all()
+    measured = measured_waiting([p.id for p in partners], now=now) if partners else {}
+    waiting = {p.id: measurement_fields(measured.get(p.id)) for p in partners}
     open_referrals = [service.summary(r, now) for r in db.session.scalars(
         service.referrals_query(current_user, client_id=client.id, open_only=True).limit(50))]
     return render_template("service_referrals/new.html", client_id=client.id, domain=domain, partners=partners,
                            domains=list(LifeDomain), errors=errors, form=request.form,
-                           consent_missing=consent_missing, open_referrals=open_referrals), status
+                           consent_missing=consent_missing, open_referrals=open_referrals, waiting=waiting), status
 
 
 # --- escalations --------------------------------------------------------------------------------------

@@ -110,6 +110,21 @@ def referrals_query(user: User, status: Status | None = None, organisation_id: i
     return query.order_by(ServiceReferral.requested_at.desc(), ServiceReferral.id.desc())
 
 
+def open_referrals_by_client(user: User, client_ids: list[int], now: datetime) -> dict[int, list[dict]]:
+    """The open referrals of these clients that `user` may see, as summaries with the late marker
+    (`is_stalled`), per client id, oldest request first: one query however many clients (the partner
+    comes joined, `ServiceReferral.organisation`)."""
+    if not client_ids:
+        return {}
+    query = (referrals_query(user, open_only=True).where(ServiceReferral.client_id.in_(client_ids))
+             .order_by(None)
+             .order_by(ServiceReferral.requested_at, ServiceReferral.id))
+    by_client: dict[int, list[dict]] = {}
+    for referral in db.session.scalars(query):
+        by_client.setdefault(referral.client_id, []).append(summary(referral, now))
+    return by_client
+
+
 def days_waiting(referral: ServiceReferral, now: datetime) -> int:
     """Days from the request until the help started (in_progress), or until now."""
     return ((referral.started_at or referral.closed_at or now) - referral.requested_at).days

@@ -3,12 +3,13 @@ re-entry, and the coach's caseload. Every read and write of it is audited on the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from config import AFTERCARE_MONTHS
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
 from hub.auth.models import User
@@ -292,11 +293,20 @@ class CaseloadEntry:
     def days_in_phase(self) -> int | None:
         return min((p["days"] for p in self.phases), default=None)
 
+    @property
+    def aftercare_ends_on(self) -> date | None:
+        """In aftercare: the day its half year (AFTERCARE_MONTHS) runs out, when the coach closes."""
+        started = [p["started_on"] for p in self.phases if p["phase"] == Phase.AFTERCARE]
+        return _months_after(started[0], AFTERCARE_MONTHS) if started else None
 
-def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int | None = None) -> dict:
+
+def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int | None = None, *,
+             backup_only: bool = False, audit_each: bool = True) -> dict:
     """The coach's open trajectories (as coach or as backup coach), with current phases, days in
     phase, open goals and next deadline: aggregated in SQL, two queries per page. With `coach_id`
-    of a colleague: only that colleague's clients for whom `user` is the backup coach."""
+    of a colleague: only that colleague's clients for whom `user` is the backup coach; with
+    `backup_only`: every client `user` backs up. Audited per client shown (`audit_each`, the API),
+    or as one event listing the clients' ids (the web page: one audit INSERT per request)."""
     at, today = now, now.date()
     in_force = (select(func.max(Consent.id))
                 .where(Consent.client_id == Trajectory.client_id,
@@ -310,7 +320,9 @@ def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int 
     next_deadline = (select(func.min(Goal.deadline))
                      .where(Goal.trajectory_id == Trajectory.id, Goal.achieved_on.is_(None))
                      .correlate(Trajectory).scalar_subquery())
-    if coach_id is None:
+    if backup_only:
+        whose = Handoff.backup_coach_id == user.id
+    elif coach_id is None:
         whose = or_(Handoff.coach_id == user.id, Handoff.backup_coach_id == user.id)
     elif coach_id == user.id:
         whose = Handoff.coach_id == user.id
@@ -340,7 +352,31 @@ def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int 
         for trajectory_id, phase, started_on in current:
             by_trajectory[trajectory_id].phases.append(
                 {"phase": phase, "started_on": started_on, "days": (today - started_on).days})
-    for entry in entries:
-        record("referrals:caseload:read", AuditAction.READ, object_type="client", object_id=entry.client_id,
-               client_id=entry.client_id, user=user, ground=f"consent:{entry.consent_id}")
+    if audit_each:
+        for entry in entries:
+            record("referrals:caseload:read", AuditAction.READ, object_type="client", object_id=entry.client_id,
+                   client_id=entry.client_id, user=user, ground=f"consent:{entry.consent_id}")
+    elif entries:
+        for ids in _id_lists([entry.client_id for entry in entries]):  # one list for a page of 25
+            record("referrals:caseload:read", AuditAction.READ, object_type="client", user=user, detail=ids)
     return {"items": entries, "page": page, "per_page": per_page, "has_next": len(rows) > per_page}
+
+
+def _id_lists(ids: list[int], width: int = 200) -> list[str]:
+    """The ids, comma-separated, in as few strings of at most `width` characters (the audit event's
+    `detail`) as they fit: one for a page of 25 clients with ids below ten million."""
+    lists, current = [], ""
+    for text in map(str, ids):
+        if current and len(current) + 1 + len(text) > width:
+            lists.append(current)
+            current = ""
+        current = f"{current},{text}" if current else text
+    return [*lists, current] if current else lists
+
+
+def _months_after(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has no such day (31 August + 6)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))

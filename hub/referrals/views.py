@@ -22,12 +22,14 @@ from hub.labels import (
     label_helpers,
     legal_status_label,
     method_label,
+    phase_label,
+    referral_status_label,
     scope_label,
     target_group_label,
     urgency_label,
 )
 from hub.partners.models import Organisation
-from hub.referrals import service
+from hub.referrals import service, service_referrals, trajectory
 from hub.referrals.forms import FirstContactForm, form_errors, handoff_body, moment_on
 from hub.referrals.models import Handoff, HandoffStatus
 from hub.referrals.schemas import (
@@ -51,6 +53,8 @@ from hub.vocab import (
 
 bp = Blueprint("referrals", __name__, template_folder="templates")
 bp.context_processor(label_helpers)
+PER_PAGE = 25
+CASELOAD_FILTERS = ("all", "mine", "backup")  # my clients and those I back up; as coach; as backup coach
 
 
 def shown(handoff: Handoff, schema: Schema) -> dict:
@@ -212,4 +216,26 @@ def dossier(client_id: int):
         "referrals/dossier.html", client=shown_dossier, safety_concerns=safety_concerns,
         handoff=shown(handoff, HandoffStatusSchema()) if handoff else None,
         organisations=_names(Organisation, [handoff.from_organisation_id] if handoff else []),
-        **consents_context(client, now))
+        **consents_context(client, now, "referrals.dossier"))
+
+
+# --- the coach's caseload -------------------------------------------------------------------------
+
+@bp.get("/caseload")
+@login_required
+@require(Permission.TRAJECTORY_READ)
+def caseload():
+    """The coach's clients with an open trajectory: phase, open referrals to partners and which are
+    late, the next deadline; nearest deadline first. One audit event lists the clients shown."""
+    show = request.args.get("show", "all")
+    show = show if show in CASELOAD_FILTERS else "all"
+    page = min(max(request.args.get("page", 1, type=int), 1), 100_000)
+    now = utcnow()
+    listing = trajectory.caseload(current_user, now, page, PER_PAGE, backup_only=show == "backup",
+                                  coach_id=current_user.id if show == "mine" else None, audit_each=False)
+    entries = listing["items"]
+    referrals = service_referrals.open_referrals_by_client(current_user, [e.client_id for e in entries], now)
+    return render_template("referrals/caseload.html", listing=listing, referrals=referrals, show=show,
+                           filters={"show": show} if show != "all" else {}, today=now.date(),
+                           coaches=_names(User, [e.coach_id for e in entries if e.as_backup]),
+                           phase_label=phase_label, referral_status_label=referral_status_label)

@@ -3,9 +3,9 @@
 One journey, in the order it happens in the chain: a police officer hands a client over on a
 phone; the coach accepts, records the client's consent for debt relief (finances only) and refers
 on; the debt-relief partner sees only that part, puts the client on its waiting list and writes to
-the coach; the coach reads it; the chain director opens the bottleneck page. Every step leaves a
-screenshot in build/screenshots/. Selectors are what a user reads: labels, roles and button names,
-in Dutch, the interface's default language.
+the coach; the coach reads it and finds the client on the caseload page; the chain director opens
+the bottleneck and phase pages. Every step leaves a screenshot in build/screenshots/. Selectors are
+what a user reads: labels, roles and button names, in Dutch, the interface's default language.
 """
 from __future__ import annotations
 
@@ -157,11 +157,13 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     coach.get_by_label("Leefgebied").select_option(label="financiën en schulden")
     coach.get_by_role("button", name="Toon de ketenpartners hiervoor").click()
     coach.wait_for_url(re.compile(r".*domain=finances"))
-    partner_select = coach.get_by_label("Ketenpartner", exact=True)
-    partner_select.select_option(partner_select.locator("option", has_text=partner_name).get_attribute("value"))
+    partners = coach.get_by_role("group", name="Ketenpartner")
+    choice = partners.locator(".choice").filter(has_text=partner_name)
+    assert "nog geen metingen" in choice.inner_text()  # the measured waiting, per partner
+    choice.get_by_role("radio").check()
     coach.get_by_label("Notitie voor de ketenpartner").fill("Graag een eerste gesprek over de schulden.")
     shot(coach, "coach-refer-on")
-    coach.get_by_role("button", name="Verwijzing versturen").click()
+    coach.get_by_role("button", name="Doorverwijzing versturen").click()
     coach.wait_for_url(re.compile(r".*/service-referrals/\d+$"))
     referral_url = coach.url
     referral_id = referral_url.rsplit("/", 1)[-1]
@@ -169,10 +171,10 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
 
     # --- 5. The partner sees only the consented part --------------------------------------------------
     partner = sign_in(browser, hub, people["partner"], pages)
-    menu(partner, "Verwijzingen")
+    menu(partner, "Doorverwijzingen")
     partner.wait_for_url("**/service-referrals")
     shot(partner, "partner-inbox")
-    partner.get_by_role("link", name=f"Verwijzing {referral_id}: financiën en schulden").click()
+    partner.get_by_role("link", name=f"Doorverwijzing {referral_id}: financiën en schulden").click()
     partner.wait_for_url(f"**/service-referrals/{referral_id}")
     page_text = partner.content()
     assert FINANCES_NOTES in page_text, "the consented life domain is missing"
@@ -200,7 +202,17 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     thread.scroll_into_view_if_needed()
     shot(coach, "coach-reads-message")
 
-    # --- 8. The chain director opens the bottleneck page ------------------------------------------------
+    # --- 8. ... and sees the client among theirs, with the open referral and where it stands -----------
+    menu(coach, "Mijn cliënten")
+    coach.wait_for_url("**/caseload")
+    card = coach.locator("li.client").filter(has=coach.get_by_role("link", name=ALIAS, exact=True))
+    assert "contactfase" in card.inner_text()
+    assert re.search(rf"{partner_name}: financiën en schulden\s+· op de wachtlijst", card.inner_text())
+    shot(coach, "coach-caseload")
+    coach.set_viewport_size(PHONE)
+    shot(coach, "coach-caseload-phone")
+
+    # --- 9. The chain director opens the bottleneck page ------------------------------------------------
     director = sign_in(browser, hub, people["director"], pages)
     menu(director, "Rapportages")
     director.wait_for_url("**/reports/bottlenecks")
@@ -209,3 +221,13 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     assert ranked.get_by_role("rowheader", name=partner_name).is_visible()  # the partner, in aggregate
     assert SUMMARY not in director.content() and ALIAS not in director.content()  # never a client's story
     shot(director, "director-bottlenecks")
+
+    # --- 10. ... and the phases: how far the trajectories got, small numbers hidden ------------------------
+    director.get_by_role("navigation", name="Rapportages").get_by_role("link", name="Fasen").click()
+    director.wait_for_url("**/reports/phases")
+    director.get_by_role("heading", name="Fasen", level=1).wait_for()
+    phases = director.get_by_role("table").filter(has=director.get_by_role("columnheader", name="Fase", exact=True))
+    contact = phases.get_by_role("row").filter(has=director.get_by_role("rowheader", name="contactfase"))
+    assert "<5" in contact.inner_text()  # one trajectory: too few to show
+    assert ALIAS not in director.content()
+    shot(director, "director-phases")
