@@ -47,9 +47,22 @@ def keep_even_if_refused(row) -> None:
         db.session.add(row)
 
 
+def execute_even_if_refused(statement) -> None:
+    """Run `statement` (an UPDATE that records a refusal's consequence, e.g. a session marked ended)
+    even though the request answers with an error and rolls back its own work: after that commit or
+    rollback, with the durable audit events. Outside a request it simply runs now."""
+    if has_request_context():
+        g.setdefault("durable_statements", []).append(statement)
+    else:
+        db.session.execute(statement)
+
+
 def write_durable_events() -> None:
     """Write the refusals and errors recorded during this request, after its own commit or rollback."""
     events = g.pop("durable_audit_events", [])
-    if events:
+    statements = g.pop("durable_statements", [])
+    if events or statements:
+        for statement in statements:
+            db.session.execute(statement)
         db.session.add_all(events)
         db.session.commit()
