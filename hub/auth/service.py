@@ -135,10 +135,12 @@ def set_active(actor: User, user: User, active: bool, now: datetime) -> None:
            object_type="user", object_id=user.id, user=actor)
 
 
-def change_password(user: User, current: str, new: str, now: datetime) -> None:
-    """Change one's own password; every open session and token of the user ends."""
-    if not verify_password(user.password_hash, current):
-        raise Invalid(_("The current password is wrong."), fields={"current_password": [_("Wrong password.")]})
+def change_password(user: User, current: str, new: str, address: str, now: datetime) -> None:
+    """Change one's own password; every open session and token of the user ends. A wrong current
+    password counts as a failed sign-in (the same limits), so a stolen session cannot guess it."""
+    _guarded_attempt(user.email, address, now, lambda: user if verify_password(user.password_hash, current) else None,
+                     wrong=lambda: Invalid(_("The current password is wrong."),
+                                           fields={"current_password": [_("Wrong password.")]}), subject="password")
     problems = password_problems(new, email=user.email, name=user.name)
     if problems:
         raise Invalid(problems[0], fields={"new_password": problems})
@@ -226,7 +228,7 @@ def _backoff_until(key: str, now: datetime, attempt_id: int, free: int) -> datet
 
 
 def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[], User | None],
-                     wrong: Callable[[], HubError] | None = None) -> User:
+                     wrong: Callable[[], HubError] | None = None, subject: str = "login") -> User:
     """Run one sign-in check within the failure limits shared by all workers.
 
     Limits, so that a stranger can slow down but never lock out an account's owner:
@@ -237,7 +239,8 @@ def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[]
       many failures in a day, exponential backoff (30 s doubling to an hour), for guessing from many
       addresses. The owner's own addresses are exempt, so the owner still gets in from there.
     The attempt is committed *before* it is counted, so concurrent attempts on several workers
-    see each other. A refusal says when to try again. `wrong` makes the error for a failed check.
+    see each other. A refusal says when to try again. `wrong` makes the error for a failed check;
+    `subject` names the audit events (auth:<subject>:refused, auth:<subject>:rate_limited).
     """
     cfg = current_app.config["HUB"]
     window = timedelta(minutes=cfg.login_failure_window_minutes)
@@ -257,7 +260,7 @@ def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[]
     if retry_at is not None:
         attempt.outcome = "refused"
         db.session.commit()
-        record("auth:login:rate_limited", AuditAction.CREATE, AuditResult.REFUSED, object_type="session")
+        record(f"auth:{subject}:rate_limited", AuditAction.CREATE, AuditResult.REFUSED, object_type="session")
         seconds = max(1, math.ceil((retry_at - now).total_seconds()))
         raise RateLimited(ngettext("Too many failed attempts. Try again in %(num)d minute.",
                                    "Too many failed attempts. Try again in %(num)d minutes.",
@@ -266,7 +269,7 @@ def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[]
     attempt.outcome = "succeeded" if user else "failed"
     db.session.commit()
     if user is None:
-        record("auth:login:refused", AuditAction.CREATE, AuditResult.REFUSED, object_type="session",
+        record(f"auth:{subject}:refused", AuditAction.CREATE, AuditResult.REFUSED, object_type="session",
                user=find_user_by_email(email))
         raise wrong() if wrong else Unauthorized(_("The e-mail address, password or code is not correct."),
                                                  code="invalid_credentials")
