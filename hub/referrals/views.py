@@ -38,7 +38,7 @@ from hub.referrals.schemas import (
     HandoffStatusSchema,
 )
 from hub.vocab import (
-    SCOPE_ITEMS,
+    HANDOFF_SCOPE_ITEMS,
     ConsentMethod,
     Gender,
     LegalStatus,
@@ -107,7 +107,7 @@ def new_handoff():
         target_group_options=[(t.value, target_group_label(t)) for t in TargetGroup],
         urgency_options=[(u.value, urgency_label(u)) for u in Urgency],
         method_options=[(m.value, method_label(m)) for m in ConsentMethod],
-        scope_options=[(item, scope_label(item)) for item in SCOPE_ITEMS], domains=list(LifeDomain)), status
+        scope_options=[(item, scope_label(item)) for item in HANDOFF_SCOPE_ITEMS], domains=list(LifeDomain)), status
 
 
 # --- lists and the handoff page -------------------------------------------------------------------
