@@ -10,6 +10,7 @@ from marshmallow import fields as ma_fields
 from sqlalchemy import select
 
 from hub.api import paginate
+from hub.audit.service import record_listing
 from hub.auth.models import User
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
@@ -122,6 +123,8 @@ def handoffs():
     status = HandoffStatus(chosen) if chosen in {s.value for s in HandoffStatus} else None
     page = max(request.args.get("page", 1, type=int), 1)
     listing = paginate(service.handoffs_query(current_user, status), page, 25, db.session)
+    record_listing("referrals:handoffs:listed", listing, object_type="handoff",
+                   filters={"status": status.value if status else "all"})
     schema = _audience_schema()
     listing["items"] = [shown(handoff, schema) for handoff in listing["items"]]
     organisations = _names(Organisation, [h[key] for h in listing["items"]
