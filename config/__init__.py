@@ -53,7 +53,7 @@ class Config:
     base_url: str = "http://127.0.0.1:5000"
     session_idle_minutes: int = 15
     session_absolute_hours: int = 8
-    login_failures_per_account: int = 5
+    login_failures_per_account: int = 5  # per account and address; also the day's account-wide free failures
     login_failures_per_address: int = 50
     login_failure_window_minutes: int = 15
     default_locale: str = "nl"

@@ -38,4 +38,10 @@ class Conflict(HubError):
 
 
 class RateLimited(HubError):
+    """Too many attempts; `retry_after` (seconds) is sent as the Retry-After header."""
+
     status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

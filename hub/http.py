@@ -76,7 +76,10 @@ def _default_message(status: int) -> str:
 
 
 def handle_hub_error(error: HubError) -> Response:
-    return error_response(error.status, error.code, error.message, error.fields)
+    response = error_response(error.status, error.code, error.message, error.fields)
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -78,12 +78,14 @@ METHOD_LABELS = {
     ConsentMethod.VERBAL: _l("verbally"), ConsentMethod.WRITTEN: _l("in writing"),
     ConsentMethod.DIGITAL: _l("digitally"),
 }
-SCOPE_LABELS = {"story": _l("story summary"), "contact": _l("safe-contact details")}
+SCOPE_LABELS = {"story": _l("story summary"), "contact": _l("safe-contact details"),
+                "profile": _l("profile (gender, birth year, languages, legal position)")}
 
 # The same, in plain words for the client (B1 Dutch, simple English): the printable overview.
 PLAIN_SCOPE_LABELS = {
     "story": _l("your story in short"),
     "contact": _l("how to reach you safely"),
+    "profile": _l("who you are: gender, year of birth, languages and residence papers"),
     LifeDomain.HOUSING: _l("where you live"),
     LifeDomain.FINANCES: _l("money and debts"),
     LifeDomain.SOCIAL: _l("your contacts with other people"),

@@ -28,7 +28,7 @@ SEALED_COLUMNS: list[tuple[str, str, str, bool]] = [
     ("service_referrals", "note", "service_referrals.note", True),
     ("service_referral_events", "note", "service_referral_events.note", True),
     ("messages", "body", "messages.body", True),
-    ("users", "totp_secret", "users.totp_secret", False),
+    ("users", "totp_secret", "users.totp_secret", True),
     ("notifications", "body", "notifications.body", False),
     ("consents", "withdrawal_reason", "consents.withdrawal_reason", False),
     ("clients", "legal_hold_reason", "clients.legal_hold_reason", True),

@@ -115,8 +115,13 @@ class ConsentMethod(StrEnum):
     DIGITAL = "digital"
 
 
-# What a consent can cover: the story summary, the contact details, and each life domain.
-SCOPE_ITEMS: tuple[str, ...] = ("story", "contact", *(d.value for d in LifeDomain))
+# What a consent can cover: the story summary, the contact details, the profile (gender, birth year,
+# languages, legal position: what a partner sees of who the client is), and each life domain. The
+# exit programme receives the profile with the handoff itself; for a partner it is a choice.
+PROFILE = "profile"
+SCOPE_ITEMS: tuple[str, ...] = ("story", "contact", PROFILE, *(d.value for d in LifeDomain))
+# The handoff form does not offer `profile`: the handoff itself gives the programme the profile.
+HANDOFF_SCOPE_ITEMS: tuple[str, ...] = tuple(item for item in SCOPE_ITEMS if item != PROFILE)
 
 
 def enum_column(enum_class, length: int = 30):

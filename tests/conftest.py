@@ -85,7 +85,7 @@ def database(app, request):
 
 # Tables whose rows the database refuses to delete. A `committed` test must not write consents
 # (nor clients, which they reference).
-PERMANENT_TABLES = {"audit_events", "consents", "consent_scope"}
+PERMANENT_TABLES = {"audit_events", "audit_event_subjects", "consents", "consent_scope"}
 
 
 @pytest.fixture

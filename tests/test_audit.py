@@ -40,12 +40,14 @@ def test_the_database_refuses_to_change_or_remove_audit_events(app, event_id, st
         assert event.detail is None
 
 
-def test_postgresql_refuses_to_truncate_the_audit_events(app, event_id):
+@pytest.mark.parametrize("statement", ["TRUNCATE audit_events CASCADE", "TRUNCATE audit_event_subjects"])
+def test_postgresql_refuses_to_truncate_the_audit_events(app, event_id, statement):
+    """(A plain TRUNCATE audit_events is refused by the subjects' foreign key before the trigger.)"""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("TRUNCATE exists on PostgreSQL only")
         with pytest.raises(DBAPIError, match="append-only"):
-            db.session.execute(text("TRUNCATE audit_events"))
+            db.session.execute(text(statement))
         db.session.rollback()
         assert db.session.get(AuditEvent, event_id) is not None
 

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from config import Config
 from hub import create_app
+from hub.auth.models import User
 from hub.crypto import DecryptionError, KeyRing, new_key
 from hub.db_types import EncryptedText
 from hub.extensions import db
@@ -90,3 +91,36 @@ def test_sealed_values_are_stored_as_ciphertext(app, make):
                                  {"id": client_id}).one()
     assert all(value.startswith("v1:") for value in row)
     assert "Roos" not in "".join(row)
+
+
+def test_a_totp_secret_copied_into_another_users_row_does_not_decrypt(app, make):
+    """Copying one's own sealed secret over a colleague's (e.g. with database access) must not let
+    one's own authenticator app sign in as the colleague."""
+    mine, theirs = make.user("coach"), make.user("coach")
+    with app.app_context():
+        sealed = db.session.scalar(text("SELECT totp_secret FROM users WHERE id = :id"), {"id": mine.id})
+        db.session.execute(text("UPDATE users SET totp_secret = :sealed WHERE id = :id"),
+                           {"sealed": sealed, "id": theirs.id})
+        db.session.commit()
+        db.session.expire_all()
+        with pytest.raises(DecryptionError, match="cannot decrypt"):
+            _ = db.session.get(User, theirs.id).totp_secret
+        assert db.session.get(User, mine.id).totp_secret == mine.secret
+
+
+def test_the_migration_reseals_existing_totp_secrets_to_their_rows(isolated_app):
+    """Secrets sealed by the column only (before revision 3c9e5a7b1d20) are re-sealed to their row,
+    and the downgrade seals them back, without losing one."""
+    from flask_migrate import downgrade
+
+    app, account = isolated_app, Factory(isolated_app).user("coach")
+    with app.app_context():
+        downgrade(revision="b8d4e6f1a2c9")
+        column_bound = db.session.scalar(text("SELECT totp_secret FROM users WHERE id = :id"), {"id": account.id})
+        assert app.extensions["hub.keyring"].decrypt(column_bound, "users.totp_secret") == account.secret
+        db.session.commit()
+        upgrade()
+        user = db.session.get(User, account.id)
+        assert user.totp_secret == account.secret and len(user.uid) == 32
+        with pytest.raises(DecryptionError):  # no longer readable by the column alone
+            app.extensions["hub.keyring"].decrypt(user.totp_secret_sealed, "users.totp_secret")

@@ -102,7 +102,7 @@ def test_changing_the_password_tells_the_user(app, make):
 
     coach = make.user("coach")
     with app.test_request_context():
-        change_password(coach.load(), coach.password, "een heel ander wachtwoord 2027", utcnow())
+        change_password(coach.load(), coach.password, "een heel ander wachtwoord 2027", "192.0.2.1", utcnow())
         db.session.commit()
         subjects = db.session.scalars(select(Notification.subject).where(Notification.user_id == coach.id)).all()
     assert len(subjects) == 1  # worded in the interface language of the moment

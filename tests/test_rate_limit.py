@@ -127,3 +127,85 @@ def test_wrong_passwords_sent_at_once_from_many_workers_get_five_checks_in_all(a
         statuses.append(login(client, coach.email, "not the password at all", "000000").status_code)
     assert statuses.count(401) == 5, "exactly five got as far as checking the password"
     assert login(client, coach.email, coach.password, totp_now(coach)).status_code == 429
+
+
+# --- a stranger slows guessing down, but cannot lock the owner out --------------------------------
+
+OWN = "198.51.100.1"  # the owner's usual address
+
+
+def owner_signed_in_before(client, account) -> None:
+    """A full sign-in from the owner's own address makes it a known address of the account."""
+    assert login(client, account.email, account.password, totp_now(account), OWN).status_code == 200
+    clock.freeze(clock.utcnow() + timedelta(seconds=30))  # the next TOTP step
+
+
+def test_failures_from_another_address_do_not_lock_the_owner_out_of_their_own_address(make, client):
+    coach = make.user("coach")
+    owner_signed_in_before(client, coach)
+    fail(client, coach.email, 5, address="203.0.113.66")  # the stranger's own limit
+    for number in range(20):  # and more, from many addresses
+        login(client, coach.email, "not the password at all", "000000", f"192.0.2.{number + 120}")
+    assert login(client, coach.email, coach.password, totp_now(coach), OWN).status_code == 200
+
+
+def test_the_web_sign_in_from_the_owners_address_is_not_locked_by_a_stranger(make, client):
+    coach = make.user("coach")
+    assert password_step(client, coach).status_code == 302  # 127.0.0.1, the test browser's address
+    assert post_form(client, "/login/code", {"code": totp_now(coach)}).status_code == 302
+    clock.freeze(clock.utcnow() + timedelta(seconds=30))
+    browser = client.application.test_client()
+    for _ in range(10):  # the stranger reaches their own limit, and the account-wide one
+        login(client, coach.email, "not the password at all", "000000", "203.0.113.66")
+    response = password_step(browser, coach)
+    assert response.status_code == 302 and response.location.endswith("/login/code")
+
+
+def test_brute_force_from_the_owners_own_address_is_still_stopped(make, client):
+    coach = make.user("coach")
+    owner_signed_in_before(client, coach)
+    fail(client, coach.email, 5, address=OWN)
+    response = login(client, coach.email, coach.password, totp_now(coach), OWN)
+    assert response.status_code == 429
+
+
+def test_guessing_from_many_addresses_waits_twice_as_long_after_each_failure(make, client):
+    coach = make.user("coach")
+    for number in range(5):
+        fail(client, coach.email, 1, address=f"192.0.2.{number + 20}")
+    start = clock.utcnow()
+    refused = login(client, coach.email, "not the password at all", "000000", "192.0.2.40")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "30"
+    assert refused.get_json()["error"]["message"] .endswith("Probeer het over 1 minuut opnieuw.")
+    waited = timedelta(0)
+    for wait in (30, 60, 120, 240):
+        waited += timedelta(seconds=wait)
+        clock.freeze(start + waited - timedelta(seconds=1))
+        assert login(client, coach.email, "wrong", "000000", "192.0.2.41").status_code == 429
+        clock.freeze(start + waited)
+        assert login(client, coach.email, "not the password at all", "000000", "192.0.2.42").status_code == 401
+        start, waited = clock.utcnow(), timedelta(0)
+
+
+def test_the_backoff_never_exceeds_an_hour(make, client):
+    coach = make.user("coach")
+    for number in range(5):
+        fail(client, coach.email, 1, address=f"192.0.2.{number + 20}")
+    for _ in range(12):  # one failure per hour: the waits grow to their ceiling
+        clock.freeze(clock.utcnow() + timedelta(hours=1))
+        fail(client, coach.email, 1, address="192.0.2.50")
+    refused = login(client, coach.email, coach.password, totp_now(coach), "192.0.2.51")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == 3600
+    clock.freeze(clock.utcnow() + timedelta(hours=1))
+    assert login(client, coach.email, coach.password, totp_now(coach), "192.0.2.51").status_code == 200
+
+
+def test_the_refusal_says_when_to_try_again(make, client):
+    coach = make.user("coach")
+    fail(client, coach.email, 5)
+    clock.freeze(NOW + timedelta(minutes=5))
+    refused = login(client, coach.email, coach.password, totp_now(coach))
+    assert refused.get_json()["error"]["message"] .endswith("Probeer het over 10 minuten opnieuw.")
+    assert refused.headers["Retry-After"] == str(10 * 60)

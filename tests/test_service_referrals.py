@@ -262,3 +262,66 @@ def test_without_the_handoff_consent_the_coach_loses_the_referrals_too(client, c
     assert client.get(f"/api/v1/service-referrals/{referral_id}", headers=chain["coach_headers"]).status_code == 404
     assert client.get(f"/api/v1/service-referrals/{referral_id}/messages",
                       headers=chain["coach_headers"]).status_code == 404
+
+
+# --- the profile (gender, birth year, languages, legal position) only with the scope item `profile` --
+
+UNDOCUMENTED = {"alias": "Mira", "gender": "transgender", "birth_year": 1990, "languages": ["bg", "tr"],
+                "municipality_of_residence": "Arnhem", "municipality_of_work": "Arnhem",
+                "legal_status": "no_residence", "target_groups": ["trafficking_victim", "undocumented"]}
+
+
+def _undocumented_client_referred(make, client, api_login, scope):
+    """An accepted client without legal residence, referred to a debt-relief partner under `scope`."""
+    programme = make.organisation("exit_programme")
+    coach_headers = api_login(make.user("coach", organisation_id=programme))
+    handoff_id, client_id = make.handoff(programme_id=programme, client=dict(UNDOCUMENTED))
+    client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=coach_headers)
+    partner_org = make.organisation("debt_relief")
+    assert client.post(f"/api/v1/clients/{client_id}/consents", headers=coach_headers, json={
+        "recipient_organisation_id": partner_org, "purpose": "service_referral", "scope": scope,
+        "method": "written", "statement": "Schuldhulp mag dit zien."}).status_code == 201
+    referral = client.post(f"/api/v1/clients/{client_id}/service-referrals", headers=coach_headers,
+                           json={"organisation_id": partner_org, "domain": "finances"})
+    assert referral.status_code == 201
+    return referral.get_json()["id"], api_login(make.user("partner", organisation_id=partner_org))
+
+
+def test_a_partner_without_the_profile_item_does_not_see_the_legal_status(make, client, api_login):
+    referral_id, headers = _undocumented_client_referred(make, client, api_login, ["finances"])
+    response = client.get(f"/api/v1/service-referrals/{referral_id}", headers=headers)
+    shown = response.get_json()["client"]
+    assert shown["alias"] == "Mira" and shown["profile_shared"] is False
+    assert (shown["legal_status"], shown["gender"], shown["birth_year"], shown["languages"]) == (None,) * 4
+    body = response.get_data(as_text=True)
+    assert "no_residence" not in body and "1990" not in body and "transgender" not in body
+
+
+def test_a_partner_with_the_profile_item_sees_the_profile(make, client, api_login):
+    referral_id, headers = _undocumented_client_referred(make, client, api_login, ["finances", "profile"])
+    shown = client.get(f"/api/v1/service-referrals/{referral_id}", headers=headers).get_json()["client"]
+    assert shown["profile_shared"] is True
+    assert (shown["legal_status"], shown["gender"], shown["birth_year"], shown["languages"]) == (
+        "no_residence", "transgender", 1990, ["bg", "tr"])
+
+
+def test_a_narrower_consent_hides_the_profile_at_once(make, client, api_login, app):
+    """The client takes the profile back by a new consent without it: the next read shows none."""
+    referral_id, headers = _undocumented_client_referred(make, client, api_login, ["finances", "profile"])
+    from hub.auth.models import User
+    from hub.consent.service import record_consent
+
+    with app.test_request_context():
+        referral = db.session.get(ServiceReferral, referral_id)
+        coach = db.session.get(User, referral.requested_by_id)
+        record_consent(coach, client_id=referral.client_id, recipient_organisation_id=referral.organisation_id,
+                       purpose="service_referral", scope=["finances"], method="verbal",
+                       statement="Alleen mijn financiën.", now=utcnow())
+        db.session.commit()
+    shown = client.get(f"/api/v1/service-referrals/{referral_id}", headers=headers).get_json()["client"]
+    assert shown["profile_shared"] is False and shown["legal_status"] is None
+
+
+def test_profile_is_a_scope_item_of_the_public_contract(client):
+    spec = client.get("/api/v1/openapi.json").get_data(as_text=True)
+    assert '"profile"' in spec and "profile_shared" in spec

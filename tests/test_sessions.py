@@ -2,7 +2,11 @@
 a disabled account. Web sessions are recorded server-side, so an old cookie is worth nothing."""
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from hub import clock
+from hub.auth.models import AuthSession
+from hub.extensions import db
 from tests.conftest import NOW
 from tests.web import next_step, post_form, signed_in
 
@@ -140,3 +144,27 @@ def test_an_api_token_cannot_open_web_pages(make, client, api_login):
     response = client.get("/", headers=api_login(coach))
     assert response.status_code == 302
     assert "/login" in response.location
+
+
+def test_an_expired_token_stays_marked_ended_although_its_request_is_refused(app, make, client, api_login):
+    """The 401 rolls the request's work back; the session's end and its reason must outlive that."""
+    coach = make.user("coach")
+    headers = api_login(coach)
+    at(timedelta(minutes=15))
+    assert client.get(ME, headers=headers).status_code == 401
+    with app.app_context():
+        ended = db.session.execute(select(AuthSession.ended_at, AuthSession.ended_reason)
+                                   .where(AuthSession.user_id == coach.id)).one()
+    assert ended == (NOW + timedelta(minutes=15), "expired")
+
+
+def test_an_expired_token_is_marked_once_with_the_first_refusal(app, make, client, api_login):
+    coach = make.user("coach")
+    headers = api_login(coach)
+    at(timedelta(minutes=15))
+    assert client.get(ME, headers=headers).status_code == 401
+    at(timedelta(minutes=20))
+    assert client.get(ME, headers=headers).status_code == 401
+    with app.app_context():
+        ended_at = db.session.scalar(select(AuthSession.ended_at).where(AuthSession.user_id == coach.id))
+    assert ended_at == NOW + timedelta(minutes=15)

@@ -372,3 +372,29 @@ def test_the_refer_on_page_shows_each_partners_measured_waiting_or_that_there_is
     assert "mediaan 12.0 dagen" in measured and "nu 0 wachtend" in measured
     new = options.split("Kredietbank Nieuw")[1].split("</div>")[0]
     assert "nog geen metingen" in new
+
+
+def test_the_partner_page_shows_no_legal_position_without_the_profile_item(app, chain):
+    """The chain's consent covers finances only: no gender, birth year, languages or legal position."""
+    from hub.labels import legal_status_label
+
+    html = browser(app, chain["partner"]).get(f"/service-referrals/{chain['referral_id']}").get_data(as_text=True)
+    with app.test_request_context():
+        legal_status = str(legal_status_label("resident"))
+    assert legal_status not in html and "1994" not in html
+    assert "Roos" in html  # the alias: any referral consent shows it
+
+
+def test_the_partner_page_shows_the_profile_with_the_profile_item(app, chain, make):
+    from hub.auth.models import User as UserModel
+    from hub.consent.service import record_consent
+    from hub.labels import legal_status_label
+
+    with app.test_request_context():
+        record_consent(db.session.get(UserModel, chain["coach"].id), client_id=chain["client_id"],
+                       recipient_organisation_id=chain["partner_org"], purpose="service_referral",
+                       scope=["finances", "profile"], method="written", statement="Ook wie ik ben.", now=NOW)
+        db.session.commit()
+        legal_status = str(legal_status_label("resident"))
+    html = browser(app, chain["partner"]).get(f"/service-referrals/{chain['referral_id']}").get_data(as_text=True)
+    assert legal_status in html and "1994" in html

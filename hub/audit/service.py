@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask import g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import insert
 
-from hub.audit.models import AuditAction, AuditEvent, AuditResult
+from hub.audit.models import AuditAction, AuditEvent, AuditEventSubject, AuditResult
+from hub.clock import utcnow
 from hub.extensions import db
 
 
@@ -17,24 +19,57 @@ def record(tag: str, action: AuditAction, result: AuditResult = AuditResult.SUCC
     A success is part of the request's transaction: if the work rolls back, so does its event.
     A refusal or an error is written even when the request's transaction rolls back.
     """
-    in_request = has_request_context()
-    if user is None and in_request and current_user and current_user.is_authenticated:
-        user = current_user
-    event = AuditEvent(
-        tag=tag, action=action, result=result,
-        user_id=user.id if user else None,
-        user_role=str(user.role) if user else None,
-        organisation_id=user.organisation_id if user else None,
-        object_type=object_type, object_id=None if object_id is None else str(object_id),
-        client_id=client_id, ground=ground or (f"role:{user.role}" if user else None),
-        source_address=request.remote_addr if in_request else None,
-        detail=detail,
-    )
-    if in_request and result is not AuditResult.SUCCESS:
+    event = AuditEvent(**_fields(tag, action, result, object_type=object_type, object_id=object_id,
+                                 client_id=client_id, ground=ground, detail=detail, user=user))
+    if has_request_context() and result is not AuditResult.SUCCESS:
         g.setdefault("durable_audit_events", []).append(event)
     else:
         db.session.add(event)
     return event
+
+
+def _fields(tag: str, action: AuditAction, result: AuditResult, *, object_type, object_id, client_id, ground,
+            detail, user) -> dict:
+    in_request = has_request_context()
+    if user is None and in_request and current_user and current_user.is_authenticated:
+        user = current_user
+    return {
+        "tag": tag, "action": action, "result": result,
+        "user_id": user.id if user else None,
+        "user_role": str(user.role) if user else None,
+        "organisation_id": user.organisation_id if user else None,
+        "object_type": object_type, "object_id": None if object_id is None else str(object_id),
+        "client_id": client_id, "ground": ground or (f"role:{user.role}" if user else None),
+        "source_address": request.remote_addr if in_request else None,
+        "detail": detail, "occurred_at": utcnow(),
+    }
+
+
+def record_list(tag: str, *, object_type: str, shown: list[tuple[object, int | None]], filters: dict,
+                page: int, per_page: int, user=None) -> int:
+    """Record one list read (an inbox, a queue, an overview): one `search` event naming who, the
+    filter and the page, and a subject per record shown (`shown`: (object id, client id) pairs),
+    so that the clients' read logs find it. Two statements whatever the page size: the event, and
+    its subjects in one bulk INSERT (no ORM objects per row: these lists are on the hot path).
+    Part of the request's transaction, like any success. Returns the event's id."""
+    described = " ".join(f"{name}={value}" for name, value in sorted(filters.items()) if value not in (None, ""))
+    fields = _fields(tag, AuditAction.SEARCH, AuditResult.SUCCESS, object_type=object_type, object_id=None,
+                     client_id=None, ground=None, user=user,
+                     detail=f"{described} page={page} per_page={per_page} shown={len(shown)}".strip()[:200])
+    event_id = db.session.execute(insert(AuditEvent).values(fields).returning(AuditEvent.id)).scalar_one()
+    subjects = {str(object_id): client_id for object_id, client_id in shown}
+    if subjects:
+        db.session.execute(insert(AuditEventSubject), [
+            {"event_id": event_id, "object_id": object_id, "client_id": client_id}
+            for object_id, client_id in subjects.items()])
+    return event_id
+
+
+def record_listing(tag: str, listing: dict, *, object_type: str, filters: dict, user=None) -> int:
+    """`record_list` for a page from `hub.api.paginate` of rows that carry `id` and `client_id`
+    (before they are turned into dicts for the answer)."""
+    return record_list(tag, object_type=object_type, shown=[(row.id, row.client_id) for row in listing["items"]],
+                       filters=filters, page=listing["page"], per_page=listing["per_page"], user=user)
 
 
 def keep_even_if_refused(row) -> None:
@@ -47,9 +82,22 @@ def keep_even_if_refused(row) -> None:
         db.session.add(row)
 
 
+def execute_even_if_refused(statement) -> None:
+    """Run `statement` (an UPDATE that records a refusal's consequence, e.g. a session marked ended)
+    even though the request answers with an error and rolls back its own work: after that commit or
+    rollback, with the durable audit events. Outside a request it simply runs now."""
+    if has_request_context():
+        g.setdefault("durable_statements", []).append(statement)
+    else:
+        db.session.execute(statement)
+
+
 def write_durable_events() -> None:
     """Write the refusals and errors recorded during this request, after its own commit or rollback."""
     events = g.pop("durable_audit_events", [])
-    if events:
+    statements = g.pop("durable_statements", [])
+    if events or statements:
+        for statement in statements:
+            db.session.execute(statement)
         db.session.add_all(events)
         db.session.commit()

@@ -7,7 +7,7 @@ from marshmallow import EXCLUDE
 from sqlalchemy import select
 
 from hub.api import paginate
-from hub.audit.models import AuditAction, AuditEvent, AuditResult
+from hub.audit.models import AuditAction, AuditEvent, AuditResult, events_about
 from hub.audit.schemas import AuditFilterSchema
 from hub.audit.service import record
 from hub.auth.permissions import Permission, require
@@ -18,9 +18,11 @@ bp = Blueprint("audit", __name__, template_folder="templates")
 
 def audit_query(args: dict):
     query = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-    for name in ("user_id", "organisation_id", "client_id", "action", "result"):
+    for name in ("user_id", "organisation_id", "action", "result"):
         if name in args:
             query = query.where(getattr(AuditEvent, name) == args[name])
+    if "client_id" in args:  # also the list reads that showed the client
+        query = query.where(AuditEvent.id.in_(events_about(args["client_id"])))
     if "tag" in args:
         query = query.where(AuditEvent.tag.startswith(args["tag"], autoescape=True))
     if "since" in args:

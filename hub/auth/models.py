@@ -2,20 +2,22 @@
 from datetime import datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.clock import utcnow
-from hub.db_types import EncryptedText, UTCDateTime
+from hub.crypto import RowBound, encrypted_field
+from hub.db_types import UTCDateTime
 from hub.extensions import db
 from hub.partners.models import Organisation
 from hub.vocab import Role
 
 
-class User(UserMixin, db.Model):
+class User(RowBound, UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)  # binds the sealed TOTP secret to this row
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(200))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -23,7 +25,7 @@ class User(UserMixin, db.Model):
         Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]))
     password_hash: Mapped[str] = mapped_column(String(200))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    totp_secret: Mapped[str | None] = mapped_column(EncryptedText("users.totp_secret"))
+    totp_secret_sealed: Mapped[str | None] = mapped_column("totp_secret", Text)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last TOTP time step accepted: a code is accepted once only (updated atomically).
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
@@ -36,6 +38,9 @@ class User(UserMixin, db.Model):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    # Row-bound like client data: a secret copied into another user's row does not decrypt there.
+    totp_secret = encrypted_field("totp_secret_sealed", "users.totp_secret")
 
     @property
     def is_active(self) -> bool:  # Flask-Login

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ import pyotp
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from hub.audit.models import AuditAction, AuditResult
@@ -19,7 +21,7 @@ from hub.auth.models import AuthSession, LoginAttempt, User
 from hub.auth.passwords import hash_password, password_problems, verify_password
 from hub.auth.sessions import end_all_sessions, start_session
 from hub.clock import utcnow
-from hub.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound, RateLimited, Unauthorized
 from hub.extensions import db
 from hub.notifications.service import notify
 from hub.partners.models import Organisation
@@ -133,10 +135,12 @@ def set_active(actor: User, user: User, active: bool, now: datetime) -> None:
            object_type="user", object_id=user.id, user=actor)
 
 
-def change_password(user: User, current: str, new: str, now: datetime) -> None:
-    """Change one's own password; every open session and token of the user ends."""
-    if not verify_password(user.password_hash, current):
-        raise Invalid(_("The current password is wrong."), fields={"current_password": [_("Wrong password.")]})
+def change_password(user: User, current: str, new: str, address: str, now: datetime) -> None:
+    """Change one's own password; every open session and token of the user ends. A wrong current
+    password counts as a failed sign-in (the same limits), so a stolen session cannot guess it."""
+    _guarded_attempt(user.email, address, now, lambda: user if verify_password(user.password_hash, current) else None,
+                     wrong=lambda: Invalid(_("The current password is wrong."),
+                                           fields={"current_password": [_("Wrong password.")]}), subject="password")
     problems = password_problems(new, email=user.email, name=user.name)
     if problems:
         raise Invalid(problems[0], fields={"new_password": problems})
@@ -182,38 +186,93 @@ def _account_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
-def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[], User | None]) -> User:
+# Account-wide, from addresses the account never signed in from: after this many failures in a day
+# (from anywhere), each next attempt waits twice as long as the one before, from 30 s up to an hour.
+ACCOUNT_WIDE_WINDOW = timedelta(hours=24)
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_LONGEST = timedelta(hours=1)
+# An address counts as the owner's own when a full sign-in to the account came from it this recently.
+KNOWN_ADDRESS_DAYS = 30
+
+
+def _is_known_address(email: str, address: str, now: datetime) -> bool:
+    """Did the account's owner complete a sign-in (a session was opened) from `address` lately?"""
+    return db.session.scalar(
+        select(AuthSession.id).join(User, User.id == AuthSession.user_id)
+        .where(User.email == normalise_email(email), AuthSession.source_address == address,
+               AuthSession.created_at >= now - timedelta(days=KNOWN_ADDRESS_DAYS)).limit(1)) is not None
+
+
+def _retry_at(where, limit: int, since: datetime, window: timedelta, attempt_id: int) -> datetime | None:
+    """When `where`'s failures in the window (not counting this attempt) are back under `limit`,
+    or None when they are under it now."""
+    times = db.session.scalars(select(LoginAttempt.attempted_at).where(
+        where, LoginAttempt.attempted_at >= since, LoginAttempt.outcome.in_(("pending", "failed")),
+        LoginAttempt.id != attempt_id).order_by(LoginAttempt.attempted_at)).all()
+    if len(times) < limit:
+        return None
+    return times[len(times) - limit] + window  # that many of the oldest must leave the window
+
+
+def _backoff_until(key: str, now: datetime, attempt_id: int, free: int) -> datetime | None:
+    """Account-wide backoff: after `free` failures in a day, wait 30 s after the latest, then 1 min,
+    2 min, ... up to an hour. None when the attempt may go ahead."""
+    failed = LoginAttempt.outcome.in_(("pending", "failed"))
+    count, latest = db.session.execute(select(func.count(), func.max(LoginAttempt.attempted_at)).where(
+        LoginAttempt.account_key == key, LoginAttempt.attempted_at >= now - ACCOUNT_WIDE_WINDOW, failed,
+        LoginAttempt.id != attempt_id)).one()
+    if count < free:
+        return None
+    wait = min(BACKOFF_FIRST * 2 ** min(count - free, 20), BACKOFF_LONGEST)
+    return latest + wait if now < latest + wait else None
+
+
+def _guarded_attempt(email: str, address: str, now: datetime, check: Callable[[], User | None],
+                     wrong: Callable[[], HubError] | None = None, subject: str = "login") -> User:
     """Run one sign-in check within the failure limits shared by all workers.
 
+    Limits, so that a stranger can slow down but never lock out an account's owner:
+    - per account and address: the configured number of failures in the window (default 5 in 15
+      minutes): brute force from one address stops there, and failures elsewhere do not count;
+    - per address: the configured number over all accounts (default 50), for guessing many accounts;
+    - per account from any address the owner has not signed in from in the last 30 days: after as
+      many failures in a day, exponential backoff (30 s doubling to an hour), for guessing from many
+      addresses. The owner's own addresses are exempt, so the owner still gets in from there.
     The attempt is committed *before* it is counted, so concurrent attempts on several workers
-    see each other: at most the configured number of failures per account (and per address)
-    in the window get as far as checking a password or code.
+    see each other. A refusal says when to try again. `wrong` makes the error for a failed check;
+    `subject` names the audit events (auth:<subject>:refused, auth:<subject>:rate_limited).
     """
     cfg = current_app.config["HUB"]
-    since = now - timedelta(minutes=cfg.login_failure_window_minutes)
+    window = timedelta(minutes=cfg.login_failure_window_minutes)
     key = _account_key(email)
     attempt = LoginAttempt(account_key=key, source_address=address, attempted_at=now)
     db.session.add(attempt)
     db.session.commit()
-    open_or_failed = LoginAttempt.outcome.in_(("pending", "failed"))
-    by_account = db.session.scalar(select(func.count()).where(
-        LoginAttempt.account_key == key, LoginAttempt.attempted_at >= since, open_or_failed))
-    by_address = db.session.scalar(select(func.count()).where(
-        LoginAttempt.source_address == address, LoginAttempt.attempted_at >= since, open_or_failed))
-    if by_account > cfg.login_failures_per_account or by_address > cfg.login_failures_per_address:
+    limits = [
+        _retry_at((LoginAttempt.account_key == key) & (LoginAttempt.source_address == address),
+                  cfg.login_failures_per_account, now - window, window, attempt.id),
+        _retry_at(LoginAttempt.source_address == address, cfg.login_failures_per_address, now - window, window,
+                  attempt.id),
+    ]
+    if not _is_known_address(email, address, now):
+        limits.append(_backoff_until(key, now, attempt.id, cfg.login_failures_per_account))
+    retry_at = max((moment for moment in limits if moment is not None), default=None)
+    if retry_at is not None:
         attempt.outcome = "refused"
         db.session.commit()
-        record("auth:login:rate_limited", AuditAction.CREATE, AuditResult.REFUSED, object_type="session")
-        raise RateLimited(_("Too many failed attempts. Try again in %(minutes)d minutes.",
-                            minutes=cfg.login_failure_window_minutes))
+        record(f"auth:{subject}:rate_limited", AuditAction.CREATE, AuditResult.REFUSED, object_type="session")
+        seconds = max(1, math.ceil((retry_at - now).total_seconds()))
+        raise RateLimited(ngettext("Too many failed attempts. Try again in %(num)d minute.",
+                                   "Too many failed attempts. Try again in %(num)d minutes.",
+                                   math.ceil(seconds / 60)), retry_after=seconds)
     user = check()
     attempt.outcome = "succeeded" if user else "failed"
     db.session.commit()
     if user is None:
-        record("auth:login:refused", AuditAction.CREATE, AuditResult.REFUSED, object_type="session",
+        record(f"auth:{subject}:refused", AuditAction.CREATE, AuditResult.REFUSED, object_type="session",
                user=find_user_by_email(email))
-        raise Unauthorized(_("The e-mail address, password or code is not correct."),
-                           code="invalid_credentials")
+        raise wrong() if wrong else Unauthorized(_("The e-mail address, password or code is not correct."),
+                                                 code="invalid_credentials")
     return user
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from hub.audit.service import execute_even_if_refused
 from hub.auth.models import AuthSession, User
 from hub.extensions import db
 
@@ -46,7 +47,10 @@ def resolve_session(kind: str, secret: str, now: datetime) -> AuthSession | None
         return None
     if not session.is_valid(now, idle_timeout()):
         if session.ended_at is None:
-            session.ended_at, session.ended_reason = now, "expired"
+            # The request is refused (401) and its transaction rolls back: the mark must outlive that.
+            execute_even_if_refused(
+                update(AuthSession).where(AuthSession.id == session.id, AuthSession.ended_at.is_(None))
+                .values(ended_at=now, ended_reason="expired").execution_options(synchronize_session=False))
         return None
     if now - session.last_seen_at >= TOUCH_INTERVAL:
         session.last_seen_at = now

@@ -157,18 +157,21 @@ def logout():
 @login_required
 def account():
     errors: dict = {}
+    status = 200
     if request.method == "POST":
         data, errors = load_form(PasswordChangeForm)
+        status = 422 if errors else 200
         if data:
             try:
-                service.change_password(current_user, data["current_password"], data["new_password"], utcnow())
+                service.change_password(current_user, data["current_password"], data["new_password"], _address(),
+                                        utcnow())
             except HubError as error:
-                errors = error.fields
+                errors, status = error.fields or {"current_password": [error.message]}, error.status
             else:
                 session.clear()
                 flash(_("Your password is changed. Sign in again with the new password."), "info")
                 return redirect(url_for("auth.login"))
-    return render_template("auth/account.html", errors=errors), 422 if errors else 200
+    return render_template("auth/account.html", errors=errors), status
 
 
 # --- admin: users ----------------------------------------------------------------------------

@@ -39,8 +39,9 @@ def decide(organisation_id: int, client_id: int, purpose: ConsentPurpose | str, 
     The newest consent for that recipient and purpose in force at `at` (valid_from <= at <
     valid_until, not withdrawn by then) decides: allowed when its scope holds the item. So a
     client who narrows what a recipient may see does so by one new record, at once.
-    `scope_item=None` asks for the client's basic profile: allowed by any scope. Never cached: a
-    withdrawal counts from the very next call.
+    `scope_item=None` asks only whether a consent is in force (what any scope allows: the alias, the
+    referral's own facts, the thread); the profile is the item `profile`. Never cached: a withdrawal
+    counts from the very next call.
     """
     purpose = ConsentPurpose(purpose)
     newest = db.session.scalar(

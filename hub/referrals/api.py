@@ -3,6 +3,7 @@ from flask import jsonify
 from flask_login import current_user, login_required
 
 from hub.api import api_blueprint, paginate
+from hub.audit.service import record_listing
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
 from hub.extensions import db
@@ -59,9 +60,11 @@ def create_handoff(data):
 @login_required
 @require(Permission.HANDOFF_READ)
 def list_handoffs(args):
-    """A referrer's own handoffs, or the programme's intake queue (most urgent, then oldest first)."""
+    """A referrer's own handoffs, or the programme's intake queue (most urgent, then oldest first).
+    One audit event per page, naming the handoffs (and their clients) shown."""
     page = paginate(service.handoffs_query(current_user, args.get("status")), args["page"], args["per_page"],
                     db.session)
+    record_listing("referrals:handoffs:listed", page, object_type="handoff", filters={"status": args.get("status")})
     page["items"] = [_for_audience(h) for h in page["items"]]
     return jsonify(page)
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from hub.api import PageArgsSchema, PageSchema, api_blueprint, paginate
+from hub.audit.service import record_listing
 from hub.auth.permissions import Permission, require
 from hub.extensions import db
 from hub.partners.models import Organisation
@@ -58,5 +59,8 @@ def escalations_query(user, state: EscalationState | None):
 @login_required
 @require(Permission.ESCALATION_READ)
 def list_escalations(args):
-    """Escalations you must act on or know of, filtered by `state` (open, resolved)."""
-    return paginate(escalations_query(current_user, args.get("state")), args["page"], args["per_page"], db.session)
+    """Escalations you must act on or know of, filtered by `state` (open, resolved). One audit event
+    per page, naming the escalations (and their clients) shown."""
+    page = paginate(escalations_query(current_user, args.get("state")), args["page"], args["per_page"], db.session)
+    record_listing("referrals:escalations:listed", page, object_type="escalation", filters={"state": args.get("state")})
+    return page

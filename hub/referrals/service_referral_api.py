@@ -2,6 +2,7 @@
 from flask_login import current_user, login_required
 
 from hub.api import api_blueprint, paginate
+from hub.audit.service import record_listing
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
 from hub.extensions import db
@@ -47,12 +48,15 @@ def create(data, client_id):
 @login_required
 @require(Permission.SERVICE_REFERRAL_READ)
 def list_referrals(args):
-    """The partner's inbox, or the coach's overview of the programme's referrals (newest first)."""
+    """The partner's inbox, or the coach's overview of the programme's referrals (newest first).
+    One audit event per page, naming the referrals (and their clients) shown."""
     now = utcnow()
     query = service.referrals_query(current_user, status=args.get("status"),
                                     organisation_id=args.get("organisation_id"), client_id=args.get("client_id"),
                                     open_only=args["open"])
     page = paginate(query, args["page"], args["per_page"], db.session)
+    record_listing("referrals:service_referrals:listed", page, object_type="service_referral",
+                   filters={name: args.get(name) for name in ("status", "organisation_id", "client_id", "open")})
     page["items"] = [service.summary(r, now) for r in page["items"]]
     return page
 

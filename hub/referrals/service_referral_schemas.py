@@ -73,10 +73,13 @@ class PartnerClientSchema(Schema):
     """Only what the client consented to share with the partner for referrals."""
 
     alias = fields.String(required=True)
-    gender = fields.Enum(Gender, by_value=True)
+    profile_shared = fields.Boolean(required=True, metadata={
+        "description": "Whether the consent's scope holds `profile`; without it gender, birth_year, languages "
+                       "and legal_status are null"})
+    gender = fields.Enum(Gender, by_value=True, allow_none=True)
     birth_year = fields.Integer(allow_none=True)
-    languages = fields.List(fields.String())
-    legal_status = fields.Enum(LegalStatus, by_value=True)
+    languages = fields.List(fields.String(), allow_none=True)
+    legal_status = fields.Enum(LegalStatus, by_value=True, allow_none=True)
     safe_contact_rules = fields.Dict(keys=fields.String(), values=fields.Boolean())
     safe_contact = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True), allow_none=True)
     story_summary = fields.String(allow_none=True)

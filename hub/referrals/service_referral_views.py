@@ -18,6 +18,7 @@ from sqlalchemy import case, select
 
 from config.sla import default_rules, ladder
 from hub.api import paginate
+from hub.audit.service import record_listing
 from hub.auth.models import User
 from hub.auth.permissions import Permission, can, require
 from hub.clock import utcnow
@@ -96,6 +97,8 @@ def referrals():
     query = query.order_by(None).order_by(ServiceReferral.urgent.desc(), ServiceReferral.requested_at.desc(),
                                           ServiceReferral.id.desc())
     listing = paginate(query, args["page"], PER_PAGE, db.session)
+    record_listing("referrals:service_referrals:listed", listing, object_type="service_referral",
+                   filters={"status": chosen, "client_id": args["client_id"]})
     now = utcnow()
     listing["items"] = [service.summary(referral, now) for referral in listing["items"]]
     programmes = _names(Organisation, [item["programme_id"] for item in listing["items"]])
@@ -227,8 +230,11 @@ def new_referral(client_id: int):
                                       .where(Organisation.kind.in_(PARTNER_KINDS))).all()
     measured = measured_waiting([p.id for p in partners], now=now) if partners else {}
     waiting = {p.id: measurement_fields(measured.get(p.id)) for p in partners}
-    open_referrals = [service.summary(r, now) for r in db.session.scalars(
-        service.referrals_query(current_user, client_id=client.id, open_only=True).limit(50))]
+    shown = db.session.scalars(
+        service.referrals_query(current_user, client_id=client.id, open_only=True).limit(50)).all()
+    record_listing("referrals:service_referrals:listed", {"items": shown, "page": 1, "per_page": 50},
+                   object_type="service_referral", filters={"client_id": client.id, "open": True})
+    open_referrals = [service.summary(r, now) for r in shown]
     return render_template("service_referrals/new.html", client_id=client.id, domain=domain, partners=partners,
                            domains=list(LifeDomain), errors=errors, form=request.form,
                            consent_missing=consent_missing, open_referrals=open_referrals, waiting=waiting), status
@@ -247,6 +253,7 @@ def escalations():
         case((Escalation.state == EscalationState.OPEN, 0), else_=1), Escalation.raised_at.desc(),
         Escalation.id.desc())
     listing = paginate(query, args["page"], PER_PAGE, db.session)
+    record_listing("referrals:escalations:listed", listing, object_type="escalation", filters={"state": args["state"]})
     return render_template("service_referrals/escalations.html", listing=listing, state=args["state"],
                            may_open_referral=can(current_user, Permission.SERVICE_REFERRAL_READ))
 

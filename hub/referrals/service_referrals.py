@@ -31,7 +31,7 @@ from hub.referrals.service_referral_models import (
     Status,
 )
 from hub.referrals.workflow import OPEN, allowed_targets
-from hub.vocab import PARTNER_KINDS, ConsentPurpose, LifeDomain, Role
+from hub.vocab import PARTNER_KINDS, PROFILE, ConsentPurpose, LifeDomain, Role
 
 # --- sending ---------------------------------------------------------------------------------
 
@@ -166,23 +166,28 @@ def detail(user: User, referral: ServiceReferral, now: datetime) -> dict:
 
 
 def partner_client_view(user: User, referral: ServiceReferral, now: datetime) -> dict | None:
-    """The part of the client's story the partner may see, item by item; audited with its grounds."""
+    """The part of the client's story the partner may see, item by item; audited with its grounds.
+    Any referral consent in force shows the alias and the safe-contact rules (never call, no letters
+    home: they protect the client); the profile, story, contact details and each life domain only
+    when the consent's scope holds them."""
     client = referral.client
 
     def may(item: str | None):
         return decide(user.organisation_id, client.id, ConsentPurpose.SERVICE_REFERRAL, item, now)
 
-    profile = may(None)
-    if not profile.allowed:
+    in_force = may(None)
+    if not in_force.allowed:
         record("referrals:client:refused", AuditAction.READ, AuditResult.REFUSED, object_type="client",
-               object_id=client.id, client_id=client.id, user=user, detail=profile.reason)
+               object_id=client.id, client_id=client.id, user=user, detail=in_force.reason)
         return None
-    story, contact = may("story"), may("contact")
+    story, contact, profile = may("story"), may("contact"), may(PROFILE)
     domain_decisions = {d: may(d.domain.value) for d in client.story_domains}
     safe = client.safe_contact
+    shown = profile.allowed  # gender, birth year, languages, legal position: only with `profile`
     view = {
-        "alias": client.alias, "gender": client.gender, "birth_year": client.birth_year,
-        "languages": client.languages, "legal_status": client.legal_status,
+        "alias": client.alias, "profile_shared": shown,
+        "gender": client.gender if shown else None, "birth_year": client.birth_year if shown else None,
+        "languages": client.languages if shown else None, "legal_status": client.legal_status if shown else None,
         "safe_contact_rules": {"never_call": bool(safe.get("never_call")),
                                "no_letters_home": bool(safe.get("no_letters_home"))},
         "safe_contact": ({k: safe.get(k) for k in ("channel", "times", "code_word")} if contact.allowed else None),
@@ -190,7 +195,7 @@ def partner_client_view(user: User, referral: ServiceReferral, now: datetime) ->
         "domains": [{"domain": d.domain, "score": d.score, "wish": d.wish, "notes": d.notes}
                     for d, decision in domain_decisions.items() if decision.allowed],
     }
-    grounds = {d.ground for d in (profile, story, contact, *domain_decisions.values()) if d.allowed}
+    grounds = {d.ground for d in (in_force, story, contact, profile, *domain_decisions.values()) if d.allowed}
     for ground in sorted(grounds):
         record("referrals:client:read", AuditAction.READ, object_type="service_referral", object_id=referral.id,
                client_id=client.id, user=user, ground=ground)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from config import AFTERCARE_MONTHS
 from hub.audit.models import AuditAction, AuditResult
-from hub.audit.service import record
+from hub.audit.service import record, record_list
 from hub.auth.models import User
 from hub.consent.models import Consent
 from hub.consent.service import Decision, decide
@@ -306,7 +306,7 @@ def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int 
     phase, open goals and next deadline: aggregated in SQL, two queries per page. With `coach_id`
     of a colleague: only that colleague's clients for whom `user` is the backup coach; with
     `backup_only`: every client `user` backs up. Audited per client shown (`audit_each`, the API),
-    or as one event listing the clients' ids (the web page: one audit INSERT per request)."""
+    or as one list read naming the clients shown (the web page: `record_list`, two statements)."""
     at, today = now, now.date()
     in_force = (select(func.max(Consent.id))
                 .where(Consent.client_id == Trajectory.client_id,
@@ -356,22 +356,11 @@ def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int 
         for entry in entries:
             record("referrals:caseload:read", AuditAction.READ, object_type="client", object_id=entry.client_id,
                    client_id=entry.client_id, user=user, ground=f"consent:{entry.consent_id}")
-    elif entries:
-        for ids in _id_lists([entry.client_id for entry in entries]):  # one list for a page of 25
-            record("referrals:caseload:read", AuditAction.READ, object_type="client", user=user, detail=ids)
+    else:
+        record_list("referrals:caseload:listed", object_type="client", user=user,
+                    shown=[(entry.client_id, entry.client_id) for entry in entries],
+                    filters={"coach_id": coach_id, "backup_only": backup_only or None}, page=page, per_page=per_page)
     return {"items": entries, "page": page, "per_page": per_page, "has_next": len(rows) > per_page}
-
-
-def _id_lists(ids: list[int], width: int = 200) -> list[str]:
-    """The ids, comma-separated, in as few strings of at most `width` characters (the audit event's
-    `detail`) as they fit: one for a page of 25 clients with ids below ten million."""
-    lists, current = [], ""
-    for text in map(str, ids):
-        if current and len(current) + 1 + len(text) > width:
-            lists.append(current)
-            current = ""
-        current = f"{current},{text}" if current else text
-    return [*lists, current] if current else lists
 
 
 def _months_after(day: date, months: int) -> date:

@@ -10,6 +10,7 @@ from marshmallow import fields as ma_fields
 from sqlalchemy import select
 
 from hub.api import paginate
+from hub.audit.service import record_listing
 from hub.auth.models import User
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
@@ -40,7 +41,7 @@ from hub.referrals.schemas import (
     HandoffStatusSchema,
 )
 from hub.vocab import (
-    SCOPE_ITEMS,
+    HANDOFF_SCOPE_ITEMS,
     ConsentMethod,
     Gender,
     LegalStatus,
@@ -111,7 +112,7 @@ def new_handoff():
         target_group_options=[(t.value, target_group_label(t)) for t in TargetGroup],
         urgency_options=[(u.value, urgency_label(u)) for u in Urgency],
         method_options=[(m.value, method_label(m)) for m in ConsentMethod],
-        scope_options=[(item, scope_label(item)) for item in SCOPE_ITEMS], domains=list(LifeDomain)), status
+        scope_options=[(item, scope_label(item)) for item in HANDOFF_SCOPE_ITEMS], domains=list(LifeDomain)), status
 
 
 # --- lists and the handoff page -------------------------------------------------------------------
@@ -126,6 +127,8 @@ def handoffs():
     status = HandoffStatus(chosen) if chosen in {s.value for s in HandoffStatus} else None
     page = max(request.args.get("page", 1, type=int), 1)
     listing = paginate(service.handoffs_query(current_user, status), page, 25, db.session)
+    record_listing("referrals:handoffs:listed", listing, object_type="handoff",
+                   filters={"status": status.value if status else "all"})
     schema = _audience_schema()
     listing["items"] = [shown(handoff, schema) for handoff in listing["items"]]
     organisations = _names(Organisation, [h[key] for h in listing["items"]

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, delete, exists, func, or_, select
 
-from hub.audit.models import AuditAction, AuditEvent
+from hub.audit.models import AuditAction, AuditEvent, AuditEventSubject
 from hub.audit.service import record
 from hub.extensions import db
 from hub.referrals.models import Client, Handoff, HandoffStatus, Trajectory
@@ -100,16 +100,21 @@ def carry_out_released_requests(now: datetime) -> int:
 
 
 def remove_old_audit_events(now: datetime, years: int) -> int:
-    """Delete the audit events older than `years`, except those of clients under a legal hold."""
+    """Delete the audit events older than `years` (with the subjects of list reads), except those
+    of clients under a legal hold, named on the event or listed in it."""
     cutoff = years_before(now, years) - CLOCK_MARGIN
     held = select(Client.id).where(Client.legal_hold_since.is_not(None))
+    lists_a_held_client = select(AuditEventSubject.event_id).where(AuditEventSubject.client_id.in_(held))
     removed = 0
     while True:
         ids = db.session.scalars(_claim(
             select(AuditEvent.id).where(AuditEvent.occurred_at < cutoff,
-                                        or_(AuditEvent.client_id.is_(None), AuditEvent.client_id.not_in(held)))
+                                        or_(AuditEvent.client_id.is_(None), AuditEvent.client_id.not_in(held)),
+                                        AuditEvent.id.not_in(lists_a_held_client))
             .order_by(AuditEvent.id).limit(AUDIT_BATCH), AuditEvent)).all()
         if ids:
+            db.session.execute(delete(AuditEventSubject).where(AuditEventSubject.event_id.in_(ids))
+                               .execution_options(synchronize_session=False))
             db.session.execute(delete(AuditEvent).where(AuditEvent.id.in_(ids))
                                .execution_options(synchronize_session=False))
         db.session.commit()

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
-from hub.audit.models import AuditAction, AuditEvent, AuditResult
+from hub.audit.models import AuditAction, AuditEvent, AuditResult, events_about
 from hub.consent.models import Consent
 from hub.extensions import db
 from hub.labels import role_label
@@ -32,7 +32,8 @@ PART_OF_SUBJECT = {
     "consent": "consents", "consents": "consents", "trajectory": "trajectory", "goal": "trajectory",
     "service_referral": "service_referral", "message": "messages", "messages": "messages",
     "read_log": "read_log", "export": "everything", "erasure": "erased", "retention": "erased",
-    "legal_hold": "legal_hold", "rights": "rights",
+    "legal_hold": "legal_hold", "rights": "rights", "handoffs": "handoff", "service_referrals": "service_referral",
+    "escalations": "service_referral",
 }
 PARTS = {
     "handoff": _l("your handoff to the exit programme"),
@@ -102,8 +103,9 @@ class Entry:
 
 
 def events_query(client_id: int) -> Select:
-    """The client's audit events, newest first (the index on client_id, occurred_at serves it)."""
-    return (select(AuditEvent).where(AuditEvent.client_id == client_id)
+    """The client's audit events, newest first: those naming the client, and the list reads that
+    showed the client (an inbox, a queue, an overview; through their subjects)."""
+    return (select(AuditEvent).where(AuditEvent.id.in_(events_about(client_id)))
             .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()))
 
 
@@ -160,6 +162,8 @@ def _entry(event: AuditEvent, names: dict[int, str], consents: dict) -> Entry:
     part = PART_OF_SUBJECT.get(subject, "data")
     if event.tag in SPECIAL:
         text = str(SPECIAL[event.tag]) % {"who": who}
+    elif event.action is AuditAction.SEARCH and event.tag.endswith(":listed"):
+        text = _("%(who)s saw %(part)s in a list.", who=who, part=PARTS[part])
     elif event.result is AuditResult.SUCCESS:
         text = str(SENTENCES[event.action]) % {"who": who, "part": PARTS[part]}
     else:
