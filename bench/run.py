@@ -17,7 +17,8 @@ size, and writes it into build/bench.md in place of the section a previous run w
 
 Environment: BENCH_SIZES (default "100000,1000000"), BENCH_BACKENDS ("sqlite,postgresql"),
 BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL),
-BENCH_DATABASE (the bench database's name, "hub_bench").
+BENCH_DATABASE (the bench database's name, "hub_bench": dropped and made afresh; one per engineer
+sharing the server).
 """
 from __future__ import annotations
 
@@ -192,22 +193,26 @@ def explain_sweep(now: datetime) -> str:
 
 def bench_overview(world: data.World, requests: int) -> dict:
     """Sequential GETs through the whole WSGI app in this process (no network): token check, query,
-    serialisation. The coaches of the first programmes, a page of 25, newest first."""
+    serialisation. The coaches of the first programmes, a page of 25, newest first.
+
+    No app context is held around the requests: each gets its own, as under gunicorn. (One held
+    around them all kept Flask-Login's user in `g` from the first request on, so that the later ones
+    skipped the token check and were all answered as the first coach.)"""
     from hub.extensions import db
 
     app = data.bench_app(world.url)
     client = app.test_client()
     timings = {"coach": [], "partner": []}
+    for role, accounts in (("coach", world.coaches[:3]), ("partner", world.partner_users[:3])):
+        headers = [login_in_process(client, account) for account in accounts]
+        for index in range(requests + 30):
+            began = time.perf_counter()
+            response = client.get("/api/v1/service-referrals?per_page=25", headers=headers[index % 3])
+            elapsed = (time.perf_counter() - began) * 1000
+            assert response.status_code == 200 and len(response.get_json()["items"]) == 25, response.status_code
+            if index >= 30:  # warm-up
+                timings[role].append(elapsed)
     with app.app_context():
-        for role, accounts in (("coach", world.coaches[:3]), ("partner", world.partner_users[:3])):
-            headers = [login_in_process(client, account) for account in accounts]
-            for index in range(requests + 30):
-                began = time.perf_counter()
-                response = client.get("/api/v1/service-referrals?per_page=25", headers=headers[index % 3])
-                elapsed = (time.perf_counter() - began) * 1000
-                assert response.status_code == 200 and len(response.get_json()["items"]) == 25, response.status_code
-                if index >= 30:  # warm-up
-                    timings[role].append(elapsed)
         db.engine.dispose()
     return timings
 

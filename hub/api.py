@@ -50,7 +50,24 @@ def fits_the_database(data) -> bool:
 
 
 class HubParser(FlaskParser):
-    """webargs, with every parsed argument checked to fit the database (`fits_the_database`)."""
+    """webargs, with every parsed argument checked to fit the database (`fits_the_database`).
+
+    The routes name their schemas by class (`@blp.arguments(HandoffCreateSchema)`), and webargs would
+    make an instance of it, and of each schema nested in it, for every request (bench/profile.py: a
+    handoff built six). One instance per class serves every request instead, as with marshmallow's usual
+    module-level schemas: loading keeps no state on the schema (marshmallow 4 has no `context`)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type[Schema], Schema] = {}
+
+    def _get_schema(self, argmap, req) -> Schema:
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas[argmap] = argmap()
+            return schema
+        return super()._get_schema(argmap, req)
 
     def parse(self, argmap, req=None, *, validate=None, **kwargs):
         validators = [fits_the_database, *(validate if isinstance(validate, list | tuple) else [validate] if validate

@@ -38,6 +38,45 @@ def test_a_referrer_hands_a_client_over_in_one_call(client, api_login, referrer,
     assert _counts(app) == (1, 1, 1, 2)
 
 
+def test_a_handoff_writes_its_consent_for_its_client_audits_both_and_tells_the_coaches(
+        client, api_login, referrer, coach, programme, app):
+    """The rows are written together (one flush): each points at the others, and both audit events
+    name the new ids."""
+    from hub.notifications.models import Notification
+
+    response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=api_login(referrer))
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        handoff = db.session.get(Handoff, response.get_json()["id"])
+        consent = db.session.get(Consent, handoff.consent_id)
+        assert consent.client_id == handoff.client_id == response.get_json()["client_id"]
+        assert consent.recipient_organisation_id == programme and consent.purpose == "handoff"
+        assert consent.scope and consent.recorded_by_id == referrer.id
+        events = {e.tag: e for e in db.session.scalars(select(AuditEvent).where(
+            AuditEvent.client_id == handoff.client_id))}
+        assert events["consent:consent:recorded"].object_id == str(consent.id)
+        assert events["referrals:handoff:submitted"].object_id == str(handoff.id)
+        assert events["referrals:handoff:submitted"].ground == f"consent:{consent.id}"
+        assert db.session.scalar(select(func.count()).where(Notification.user_id == coach.id)) == 1
+
+
+def test_each_request_gets_its_own_validation_errors(client, api_login, referrer, programme, app):
+    """The API reuses one schema instance per class: nothing of one request's errors or data may
+    show in the next."""
+    headers = api_login(referrer)
+    no_alias = handoff_body(programme)
+    no_alias["client"].pop("alias")
+    first = client.post("/api/v1/referrals", json=no_alias, headers=headers)
+    assert first.status_code == 422 and set(first.get_json()["error"]["fields"]) == {"client"}
+    fine = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
+    assert fine.status_code == 201, fine.get_json()
+    bad_scope = handoff_body(programme)
+    bad_scope["consent"]["scope"] = ["secrets"]
+    third = client.post("/api/v1/referrals", json=bad_scope, headers=headers)
+    assert third.status_code == 422 and set(third.get_json()["error"]["fields"]) == {"consent"}
+    assert _counts(app) == (1, 1, 1, 2)
+
+
 @pytest.mark.parametrize("broken, field", [
     (lambda b: b.pop("consent"), "consent"),
     (lambda b: b["consent"].update(scope=[]), "consent"),

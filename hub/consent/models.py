@@ -6,6 +6,7 @@ withdrawal (triggers in the migration). A change of mind is a new record.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,6 +17,9 @@ from hub.db_types import EncryptedText, UTCDateTime
 from hub.extensions import db
 from hub.partners.models import Organisation
 from hub.vocab import ConsentMethod, ConsentPurpose, enum_column
+
+if TYPE_CHECKING:
+    from hub.referrals.models import Client
 
 
 class Consent(db.Model):
@@ -38,6 +42,8 @@ class Consent(db.Model):
     withdrawal_reason: Mapped[str | None] = mapped_column(EncryptedText("consents.withdrawal_reason"))
 
     recipient: Mapped[Organisation] = relationship(foreign_keys=[recipient_organisation_id])
+    # by name: the client's model lives in hub.referrals, which builds on this package
+    client: Mapped[Client] = relationship("Client")
     recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
     scope_rows: Mapped[list[ConsentScope]] = relationship(order_by="ConsentScope.item", lazy="selectin")
 

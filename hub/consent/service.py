@@ -80,6 +80,22 @@ def record_consent(actor: User, *, client_id: int, recipient_organisation_id: in
                    statement: str, now: datetime, valid_from: datetime | None = None,
                    valid_until: datetime | None = None) -> Consent:
     """Record what the client agreed to, with the exact text; returns the new consent."""
+    consent = new_consent(actor, recipient_organisation_id=recipient_organisation_id, purpose=purpose, scope=scope,
+                          method=method, statement=statement, now=now, valid_from=valid_from,
+                          valid_until=valid_until)
+    consent.client_id = client_id
+    db.session.add(consent)
+    db.session.flush()
+    audit_recorded(actor, consent)
+    return consent
+
+
+def new_consent(actor: User, *, recipient_organisation_id: int, purpose: ConsentPurpose | str, scope: list[str],
+                method: ConsentMethod | str, statement: str, now: datetime, valid_from: datetime | None = None,
+                valid_until: datetime | None = None) -> Consent:
+    """A checked consent record, for its client (`client_id` or `client`) still to be set and not yet in
+    the session: a caller writing more rows with it (the handoff) flushes them all at once, then calls
+    `audit_recorded`. Raises Invalid, naming the fields, when the consent cannot be recorded."""
     problems: dict[str, list[str]] = {}
     if db.session.get(Organisation, recipient_organisation_id) is None:
         problems["recipient_organisation_id"] = [_("There is no such organisation.")]
@@ -97,18 +113,20 @@ def record_consent(actor: User, *, client_id: int, recipient_organisation_id: in
     if problems:
         raise Invalid(_("The consent could not be recorded: %(names)s.", names=", ".join(sorted(problems))),
                       fields=problems)
-    consent = Consent(client_id=client_id, recipient_organisation_id=recipient_organisation_id,
+    consent = Consent(recipient_organisation_id=recipient_organisation_id,
                       purpose=ConsentPurpose(purpose), method=ConsentMethod(method), statement=statement.strip(),
                       statement_hash=statement_hash(statement.strip()), recorded_by_id=actor.id,
                       recorded_by_organisation_id=actor.organisation_id, recorded_at=now,
                       valid_from=valid_from, valid_until=valid_until)
     consent.scope_rows = [ConsentScope(item=item) for item in items]
-    db.session.add(consent)
-    db.session.flush()
-    record("consent:consent:recorded", AuditAction.CREATE, object_type="consent", object_id=consent.id,
-           client_id=client_id, user=actor, detail=f"{consent.purpose.value} -> organisation "
-                                                   f"{recipient_organisation_id}")
     return consent
+
+
+def audit_recorded(actor: User, consent: Consent) -> None:
+    """The audit event of a consent just recorded (flushed: it names the consent's id)."""
+    record("consent:consent:recorded", AuditAction.CREATE, object_type="consent", object_id=consent.id,
+           client_id=consent.client_id, user=actor, detail=f"{consent.purpose.value} -> organisation "
+                                                          f"{consent.recipient_organisation_id}")
 
 
 def withdraw_consent(actor: User, consent: Consent, reason: str, now: datetime,

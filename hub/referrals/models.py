@@ -21,6 +21,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.clock import utcnow
+from hub.consent.models import Consent
 from hub.crypto import RowBound, encrypted_field
 from hub.db_types import UTCDateTime
 from hub.extensions import db
@@ -137,6 +138,7 @@ class Handoff(RowBound, db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     client: Mapped[Client] = relationship()
+    consent: Mapped[Consent] = relationship()
     from_organisation: Mapped[Organisation] = relationship(foreign_keys=[from_organisation_id])
     to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
 
