@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from hub.extensions import db
 from hub.notifications.models import Notification
-from hub.referrals.service_referral_models import Escalation
+from hub.referrals.service_referral_models import Escalation, ServiceReferral
 from tests.conftest import NOW
 from tests.test_escalation import _chain, _sweep
 
@@ -76,3 +76,34 @@ def test_rules_for_kinds_reach_only_partners_of_those_kinds(app, make):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Escalation).where(
             Escalation.service_referral_id.in_([addiction["referral_id"], debt["referral_id"]]))) == 2
+
+
+def test_the_backup_coach_of_the_open_trajectory_is_told_too(app, make):
+    from hub.referrals.models import Handoff, Trajectory
+
+    chain = _chain(app, make)
+    backup = make.user("coach", organisation_id=chain["programme"])
+    with app.app_context():
+        trajectory = db.session.scalar(select(Trajectory).join(ServiceReferral, ServiceReferral.client_id ==
+                                                               Trajectory.client_id)
+                                       .where(ServiceReferral.id == chain["referral_id"]))
+        db.session.get(Handoff, trajectory.handoff_id).backup_coach_id = backup.id
+        db.session.commit()
+    _sweep(app, NOW + timedelta(days=4))
+    assert {chain["coach"].id, backup.id, chain["partner"].id} == set(_told_at(app, NOW + timedelta(days=4)))
+
+
+def test_a_coach_whose_trajectory_with_the_client_closed_is_not_told(app, make):
+    """The client left the programme: the partner's contact still hears of the stalled referral,
+    the former coach no longer does (they no longer coach this client)."""
+    from hub.referrals.models import Trajectory, TrajectoryOutcome
+
+    chain = _chain(app, make)
+    with app.app_context():
+        trajectory = db.session.scalar(select(Trajectory).join(ServiceReferral, ServiceReferral.client_id ==
+                                                               Trajectory.client_id)
+                                       .where(ServiceReferral.id == chain["referral_id"]))
+        trajectory.closed_on, trajectory.outcome = (NOW + timedelta(days=1)).date(), TrajectoryOutcome.MOVED
+        db.session.commit()
+    assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
+    assert set(_told_at(app, NOW + timedelta(days=4))) == {chain["partner"].id}

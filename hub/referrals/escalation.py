@@ -31,7 +31,7 @@ from hub.extensions import db
 from hub.notifications.models import Notification
 from hub.partners.models import Organisation
 from hub.partners.service import contact_users_by_organisation
-from hub.referrals.models import Handoff
+from hub.referrals.models import Handoff, Trajectory
 from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, SlaOverride, Status
 from hub.vocab import PARTNER_KINDS, LifeDomain, OrganisationKind, Role
 
@@ -207,21 +207,26 @@ def _new_escalations(escalation_ids: list[int]):
 
 
 def _told(escalation_ids: list[int]) -> list:
-    """SQL: the new escalations counted per coach (the client's coach and backup coach hear of every
-    level) and per partner organisation and level (whose people `_partner_side` finds): a few
-    hundred rows, however many escalations. Per group: how many, the highest level, the lowest
-    referral number (named when it is the only one)."""
+    """SQL: the new escalations counted per coach (the coach and backup coach of the client's open
+    trajectory hear of every level; a coach the client had before does not) and per partner
+    organisation and level (whose people `_partner_side` finds): a few hundred rows, however many
+    escalations. Per group: how many, the highest level, the lowest referral number (named when it
+    is the only one)."""
     new = _new_escalations(escalation_ids)
+    coaching = (select(new.c.id, new.c.level, new.c.referral_id, Handoff.coach_id, Handoff.backup_coach_id)
+                .join(Trajectory, and_(Trajectory.client_id == new.c.client_id, Trajectory.closed_on.is_(None)))
+                .join(Handoff, Handoff.id == Trajectory.handoff_id)).cte("coaching")
 
     def coach(column):
         return (select(literal("coach").label("side"), column.label("key"), literal(0).label("level"),
-                       func.count(new.c.id.distinct()).label("escalations"), func.max(new.c.level).label("highest"),
-                       func.min(new.c.referral_id).label("referral_id"))
-                .join(Handoff, Handoff.client_id == new.c.client_id).where(column.is_not(None)).group_by(column))
+                       func.count().label("escalations"), func.max(coaching.c.level).label("highest"),
+                       func.min(coaching.c.referral_id).label("referral_id"))
+                .where(column.is_not(None)).group_by(column))
 
     partner = select(literal("partner"), new.c.organisation_id, new.c.level, func.count(), new.c.level,
                      func.min(new.c.referral_id)).group_by(new.c.organisation_id, new.c.level)
-    return db.session.execute(union_all(coach(Handoff.coach_id), coach(Handoff.backup_coach_id), partner)).all()
+    return db.session.execute(union_all(coach(coaching.c.coach_id), coach(coaching.c.backup_coach_id),
+                                        partner)).all()
 
 
 def _partner_side(levels_by_organisation: dict[int, set[int]]) -> dict[tuple[int, int], list[int]]:

@@ -119,7 +119,7 @@ class Handoff(RowBound, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     from_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     to_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -150,8 +150,6 @@ class Handoff(RowBound, db.Model):
         # the intake queue: a programme's open handoffs, most urgent and oldest first
         Index("ix_handoffs_queue", "to_organisation_id", "status", "submitted_at"),
         Index("ix_handoffs_from", "from_organisation_id", "submitted_at"),
-        # a client's handoffs, and who coaches them, without reading the rows (the escalation sweep)
-        Index("ix_handoffs_client_coaches", "client_id", "coach_id", "backup_coach_id"),
     )
 
 

@@ -5,8 +5,7 @@ and episode, and telling people read it again for its client and partner: random
 most of the sweep (bench/run.py). The sweep's two indexes now hold every column it reads, and an
 escalation keeps its referral's client and partner (which never change), so that the notifications
 are worked out from the escalations alone (the copies have no foreign keys of their own: the
-referral's keys guarantee them). A client's coaches are found through an index on handoffs that
-holds them.
+referral's keys guarantee them).
 
 Revision ID: b8d3f1a2c6e4
 Revises: 5e2b7c41d9a3
@@ -45,15 +44,9 @@ def upgrade():
                               unique=False)
         batch_op.create_index('ix_service_referrals_sla_partner',
                               ['sla_status', 'organisation_id', 'sla_clock_since', *SWEEP_READS[1:]], unique=False)
-    with op.batch_alter_table('handoffs', schema=None) as batch_op:
-        batch_op.drop_index('ix_handoffs_client_id')
-        batch_op.create_index('ix_handoffs_client_coaches', ['client_id', 'coach_id', 'backup_coach_id'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('handoffs', schema=None) as batch_op:
-        batch_op.drop_index('ix_handoffs_client_coaches')
-        batch_op.create_index('ix_handoffs_client_id', ['client_id'], unique=False)
     with op.batch_alter_table('service_referrals', schema=None) as batch_op:
         batch_op.drop_index('ix_service_referrals_sla_partner')
         batch_op.drop_index('ix_service_referrals_sla_clock')
