@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     SmallInteger,
     UniqueConstraint,
     text,
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.clock import utcnow
 from hub.db_types import UTCDateTime
 from hub.extensions import db
-from hub.referrals.models import Trajectory
+from hub.referrals.models import Goal, Trajectory
 from hub.referrals.service_referral_models import Escalation, ServiceReferral
 from hub.vocab import LifeDomain, enum_column
 
@@ -66,6 +67,10 @@ class WaitingDayCount(db.Model):
     referrals: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
+        # PostgreSQL: the key carries the count too, so that a report reads the key alone (index-only
+        # scans, no heap pages); on SQLite the table is the key.
+        PrimaryKeyConstraint("organisation_id", "domain", "started", "wait_days", "requested_on", "programme_id",
+                             name="pk_waiting_day_counts", postgresql_include=["referrals"]),
         # A coach's report reads its programme's rows in the same order, from the index alone.
         Index("ix_waiting_day_counts_programme", "programme_id", "organisation_id", "domain", "started", "wait_days",
               "requested_on", "referrals"),
@@ -82,9 +87,14 @@ Index("ix_escalations_raised_at", Escalation.raised_at, Escalation.service_refer
 # Registration: a programme's trajectories by the day they opened and the day they closed.
 Index("ix_trajectories_programme_opened", Trajectory.programme_id, Trajectory.opened_on, Trajectory.closed_on)
 Index("ix_trajectories_programme_closed", Trajectory.programme_id, Trajectory.closed_on)
-# Waiting now (open and not started): partial, so they hold only the referrals that wait.
+# Registration: the life domains of a trajectory's goals, from the index alone.
+Index("ix_trajectory_goals_domains", Goal.trajectory_id, Goal.domain)
+# Waiting now (open and not started): partial, so they hold only the referrals that wait; each holds
+# every column the current waits read, in the order they rank them (the partner, then the request time
+# and id), so that they are counted and ranked from the index alone.
 WAITING_NOW = text("started_at IS NULL AND closed_at IS NULL")
 Index("ix_service_referrals_waiting_partner", ServiceReferral.organisation_id, ServiceReferral.requested_at,
-      postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)
-Index("ix_service_referrals_waiting_programme", ServiceReferral.programme_id, ServiceReferral.requested_at,
+      ServiceReferral.id, ServiceReferral.domain, postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)
+Index("ix_service_referrals_waiting_programme", ServiceReferral.programme_id, ServiceReferral.organisation_id,
+      ServiceReferral.requested_at, ServiceReferral.id, ServiceReferral.domain,
       postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)

@@ -29,7 +29,19 @@ counts stay exact.
 """
 from __future__ import annotations
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 
 from hub.extensions import db
 from hub.referrals.models import Client, Goal, Trajectory, TrajectoryOutcome
@@ -37,6 +49,7 @@ from hub.reports.models import ProgrammeTarget
 from hub.reports.period import Period
 from hub.vocab import Gender, LegalStatus, LifeDomain, TargetGroup
 
+OUTCOMES = tuple(TrajectoryOutcome)  # exited, dropped_out, moved, other: the columns after inflow
 COUNTS = ("inflow", "exited", "dropped_out", "moved", "other", "still_in_trajectory", "unique_clients")
 BREAKDOWNS = {"gender": Gender, "legal_status": LegalStatus, "target_group": TargetGroup, "domain": LifeDomain}
 PARTITIONS = ("gender", "legal_status")  # each client in exactly one row: these add up to the total
@@ -44,70 +57,78 @@ SMALL = 5
 SUPPRESSED = "<5"
 
 
-def _measures(trajectories, period: Period):
-    first, last = literal(period.first, Date), literal(period.last, Date)
-    opened, closed, outcome = trajectories.c.opened_on, trajectories.c.closed_on, trajectories.c.outcome
-
-    def count_if(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    def closed_with(value: TrajectoryOutcome):
-        return count_if(and_(closed >= first, closed <= last, outcome == value.value))
-
-    return (count_if(opened >= first).label("inflow"),
-            closed_with(TrajectoryOutcome.EXITED).label("exited"),
-            closed_with(TrajectoryOutcome.DROPPED_OUT).label("dropped_out"),
-            closed_with(TrajectoryOutcome.MOVED).label("moved"),
-            closed_with(TrajectoryOutcome.OTHER).label("other"),
-            count_if(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
-            func.count(trajectories.c.client_id.distinct()).label("unique_clients"))
+def _bits(column, vocabulary):
+    """SQL: the bit of `column`'s value in `vocabulary` (1 for the first member, 2, 4, ...; NULL for
+    anything else)."""
+    return case(*((column == member.value, 1 << index) for index, member in enumerate(vocabulary)))
 
 
-def _target_groups(dialect: str, client_ids):
-    """SQL: the target groups of the clients `client_ids` selects, as rows (client_id, value),
-    from each client's JSON list."""
+def _target_group_mask(dialect: str):
+    """SQL (per client row): the client's target groups as one integer, a bit per group of the
+    vocabulary, read from the JSON list once (a value listed twice counts once)."""
     if dialect == "postgresql":
-        element = func.json_array_elements_text(Client.target_groups).table_valued("value").lateral("tg")
+        element = func.json_array_elements_text(Client.target_groups).table_valued("value").alias("tg")
     else:
         element = func.json_each(Client.target_groups).table_valued("value").alias("tg")
-    return select(Client.id.label("client_id"), cast(element.c.value, String).label("value")) \
-        .select_from(Client).join(element, true()).where(Client.id.in_(client_ids)).cte("target_groups")
+    bits = _bits(cast(element.c.value, String), TargetGroup)
+    return func.coalesce(select(func.sum(bits.distinct())).select_from(element).scalar_subquery(), 0)
 
 
 def _counts(programme_ids: list[int], period: Period) -> dict:
-    """All counts, the headline and every breakdown, in one statement."""
-    # Every trajectory that counts anywhere ran at some time in the period.
-    trajectories = select(Trajectory.id, Trajectory.client_id, Trajectory.opened_on, Trajectory.closed_on,
-                          Trajectory.outcome).where(
-        Trajectory.programme_id.in_(programme_ids), Trajectory.opened_on <= period.last,
-        or_(Trajectory.closed_on.is_(None), Trajectory.closed_on >= period.first)).cte("counted")
-    measures = _measures(trajectories, period)
-    goal_domains = select(Goal.trajectory_id, Goal.domain).distinct() \
-        .where(Goal.trajectory_id.in_(select(trajectories.c.id))).cte("goal_domains")  # the counted ones only
-    target_groups = _target_groups(db.session.get_bind().dialect.name, select(trajectories.c.client_id))
-    with_client = trajectories.join(Client, Client.id == trajectories.c.client_id)
+    """All counts, the headline and every breakdown, in one statement over one pass: the counted
+    trajectories are joined once to their client's facts (gender, legal position, the target groups
+    as a bit mask) and their goals' life domains (a bit mask), then each breakdown is a small
+    aggregate over those facts."""
+    first, last = literal(period.first, Date), literal(period.last, Date)
+    dialect = db.session.get_bind().dialect.name
+    opened, closed, outcome = Trajectory.opened_on, Trajectory.closed_on, Trajectory.outcome
+    goal_domains = select(func.sum(_bits(Goal.domain, LifeDomain).distinct())) \
+        .where(Goal.trajectory_id == Trajectory.id).scalar_subquery()  # from the index on (trajectory, domain)
+    closed_in_period = and_(closed >= first, closed <= last)
 
-    def grouped(name: str, value, source):
-        return select(literal(name, String).label("breakdown"), cast(value, String).label("value"), *measures) \
-            .select_from(source).group_by(value)
+    def flag(condition):
+        return case((condition, 1), else_=0)
+
+    facts = select(
+        Trajectory.client_id, Client.gender, Client.legal_status,
+        _target_group_mask(dialect).label("groups"), func.coalesce(goal_domains, 0).label("domains"),
+        flag(opened >= first).label("inflow"),
+        *(flag(and_(closed_in_period, outcome == value.value)).label(value.value) for value in OUTCOMES),
+        flag(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
+    ).join(Client, Client.id == Trajectory.client_id).where(
+        # Every trajectory that counts anywhere ran at some time in the period.
+        Trajectory.programme_id.in_(programme_ids), opened <= period.last,
+        or_(closed.is_(None), closed >= period.first)).cte("facts")
+
+    def measures():
+        return (*(func.coalesce(func.sum(facts.c[name]), 0).label(name) for name in COUNTS[:-1]),
+                func.count(facts.c.client_id.distinct()).label("unique_clients"))
+
+    def grouped(name: str, value, where=()):
+        return select(literal(name, String).label("breakdown"), cast(value, String).label("value"), *measures()) \
+            .where(*where).group_by(value)
+
+    def per_member(name: str, mask, vocabulary):  # a row in every member's group whose bit is set
+        members = union_all(*(select(literal(member.value, String).label("value"),
+                                     literal(1 << index, Integer).label("bit"))
+                              for index, member in enumerate(vocabulary))).subquery(f"{name}_members")
+        return select(literal(name, String).label("breakdown"), members.c.value, *measures()) \
+            .select_from(facts).join(members, mask.op("&")(members.c.bit) != 0).group_by(members.c.value)
 
     statement = union_all(
-        select(literal("total", String).label("breakdown"), literal(None, String).label("value"), *measures)
-        .select_from(trajectories),
-        grouped("gender", Client.gender, with_client),
-        grouped("legal_status", Client.legal_status, with_client),
-        grouped("target_group", target_groups.c.value,
-                trajectories.join(target_groups, target_groups.c.client_id == trajectories.c.client_id)),
-        grouped("domain", goal_domains.c.domain,
-                trajectories.join(goal_domains, goal_domains.c.trajectory_id == trajectories.c.id)),
+        select(literal("total", String).label("breakdown"), literal(None, String).label("value"), *measures()),
+        grouped("gender", facts.c.gender),
+        grouped("legal_status", facts.c.legal_status),
+        per_member("target_group", facts.c.groups, TargetGroup),
+        per_member("domain", facts.c.domains, LifeDomain),
     )
     found: dict = {"total": dict.fromkeys(COUNTS, 0)}
     for row in db.session.execute(statement):
-        values = {name: int(row._mapping[name] or 0) for name in COUNTS}
+        counts = {name: int(row._mapping[name] or 0) for name in COUNTS}
         if row.breakdown == "total":
-            found["total"] = values
+            found["total"] = counts
         else:
-            found.setdefault(row.breakdown, {})[row.value] = values
+            found.setdefault(row.breakdown, {})[row.value] = counts
     return found
 
 
