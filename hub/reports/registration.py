@@ -31,20 +31,20 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Date,
-    Integer,
     String,
     and_,
     case,
-    cast,
     func,
     literal,
+    null,
     or_,
     select,
     union_all,
 )
 
 from hub.extensions import db
-from hub.referrals.models import Client, Goal, Trajectory, TrajectoryOutcome
+from hub.referrals.models import TrajectoryOutcome
+from hub.reports import registration_facts
 from hub.reports.models import ProgrammeTarget
 from hub.reports.period import Period
 from hub.vocab import Gender, LegalStatus, LifeDomain, TargetGroup
@@ -57,78 +57,72 @@ SMALL = 5
 SUPPRESSED = "<5"
 
 
-def _bits(column, vocabulary):
-    """SQL: the bit of `column`'s value in `vocabulary` (1 for the first member, 2, 4, ...; NULL for
-    anything else)."""
-    return case(*((column == member.value, 1 << index) for index, member in enumerate(vocabulary)))
-
-
-def _target_group_mask(dialect: str):
-    """SQL (per client row): the client's target groups as one integer, a bit per group of the
-    vocabulary, read from the JSON list once (a value listed twice counts once)."""
-    if dialect == "postgresql":
-        element = func.json_array_elements_text(Client.target_groups).table_valued("value").alias("tg")
-    else:
-        element = func.json_each(Client.target_groups).table_valued("value").alias("tg")
-    bits = _bits(cast(element.c.value, String), TargetGroup)
-    return func.coalesce(select(func.sum(bits.distinct())).select_from(element).scalar_subquery(), 0)
-
-
-def _counts(programme_ids: list[int], period: Period) -> dict:
-    """All counts, the headline and every breakdown, in one statement over one pass: the counted
-    trajectories are joined once to their client's facts (gender, legal position, the target groups
-    as a bit mask) and their goals' life domains (a bit mask), then each breakdown is a small
-    aggregate over those facts."""
+def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
+    """All counts, the headline and every breakdown, in one statement over one read of the counted
+    trajectories' facts (hub/reports/registration_facts.py): the per-trajectory measures as 0/1, each
+    client's first counted trajectory marked (unique clients are the marks summed) along with the
+    domains of all its counted trajectories; then grouped by the client's facts, by the trajectory's
+    domains and by the client's domains: a few hundred rows, which Python spreads over the breakdowns."""
     first, last = literal(period.first, Date), literal(period.last, Date)
     dialect = db.session.get_bind().dialect.name
-    opened, closed, outcome = Trajectory.opened_on, Trajectory.closed_on, Trajectory.outcome
-    goal_domains = select(func.sum(_bits(Goal.domain, LifeDomain).distinct())) \
-        .where(Goal.trajectory_id == Trajectory.id).scalar_subquery()  # from the index on (trajectory, domain)
+    facts = (registration_facts.live(dialect).subquery("live") if live else registration_facts.stored()).c
+    opened, closed = facts.opened_on, facts.closed_on
     closed_in_period = and_(closed >= first, closed <= last)
 
     def flag(condition):
         return case((condition, 1), else_=0)
 
-    facts = select(
-        Trajectory.client_id, Client.gender, Client.legal_status,
-        _target_group_mask(dialect).label("groups"), func.coalesce(goal_domains, 0).label("domains"),
+    per_client = {"partition_by": facts.client_id}
+    counted = select(
+        facts.gender, facts.legal_status, facts.target_groups, facts.domains,
         flag(opened >= first).label("inflow"),
-        *(flag(and_(closed_in_period, outcome == value.value)).label(value.value) for value in OUTCOMES),
+        *(flag(and_(closed_in_period, facts.outcome == value.value)).label(value.value) for value in OUTCOMES),
         flag(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
-    ).join(Client, Client.id == Trajectory.client_id).where(
+        flag(facts.trajectory_id == func.min(facts.trajectory_id).over(**per_client)).label("first_of_client"),
+        sum(func.max(facts.domains.op("&")(1 << index)).over(**per_client) for index in range(len(LifeDomain)))
+        .label("client_domains"),
+    ).where(
         # Every trajectory that counts anywhere ran at some time in the period.
-        Trajectory.programme_id.in_(programme_ids), opened <= period.last,
-        or_(closed.is_(None), closed >= period.first)).cte("facts")
+        facts.programme_id.in_(programme_ids), opened <= period.last,
+        or_(closed.is_(None), closed >= period.first)).cte("counted")
 
-    def measures():
-        return (*(func.coalesce(func.sum(facts.c[name]), 0).label(name) for name in COUNTS[:-1]),
-                func.count(facts.c.client_id.distinct()).label("unique_clients"))
+    def grouped(level: str, mask, unique, facts_of_client=False):
+        gender, legal_status = (counted.c.gender, counted.c.legal_status) if facts_of_client else (null(), null())
+        sums = [(literal(0) if level == "client_domains" else func.sum(counted.c[name])).label(name)
+                for name in COUNTS[:-1]]
+        statement = select(literal(level, String).label("level"), gender.label("gender"),
+                           legal_status.label("legal_status"), mask.label("mask"), *sums,
+                           unique.label("unique_clients"))
+        return statement.group_by(counted.c.gender, counted.c.legal_status, mask) if facts_of_client \
+            else statement.group_by(mask)
 
-    def grouped(name: str, value, where=()):
-        return select(literal(name, String).label("breakdown"), cast(value, String).label("value"), *measures()) \
-            .where(*where).group_by(value)
-
-    def per_member(name: str, mask, vocabulary):  # a row in every member's group whose bit is set
-        members = union_all(*(select(literal(member.value, String).label("value"),
-                                     literal(1 << index, Integer).label("bit"))
-                              for index, member in enumerate(vocabulary))).subquery(f"{name}_members")
-        return select(literal(name, String).label("breakdown"), members.c.value, *measures()) \
-            .select_from(facts).join(members, mask.op("&")(members.c.bit) != 0).group_by(members.c.value)
-
+    unique = func.sum(counted.c.first_of_client)
     statement = union_all(
-        select(literal("total", String).label("breakdown"), literal(None, String).label("value"), *measures()),
-        grouped("gender", facts.c.gender),
-        grouped("legal_status", facts.c.legal_status),
-        per_member("target_group", facts.c.groups, TargetGroup),
-        per_member("domain", facts.c.domains, LifeDomain),
+        grouped("client", counted.c.target_groups, unique, facts_of_client=True),
+        grouped("domains", counted.c.domains, literal(0)),
+        grouped("client_domains", counted.c.client_domains, unique).where(counted.c.first_of_client == 1),
     )
-    found: dict = {"total": dict.fromkeys(COUNTS, 0)}
+    found: dict = {"total": dict.fromkeys(COUNTS, 0), **{name: {} for name in BREAKDOWNS}}
+
+    def add(cell: dict, values: dict) -> None:
+        for name, value in values.items():
+            cell[name] = cell.get(name, 0) + value
+
     for row in db.session.execute(statement):
-        counts = {name: int(row._mapping[name] or 0) for name in COUNTS}
-        if row.breakdown == "total":
-            found["total"] = counts
+        values = {name: int(row._mapping[name] or 0) for name in COUNTS}
+        if row.level == "client":
+            add(found["total"], values)
+            add(found["gender"].setdefault(row.gender, {}), values)
+            add(found["legal_status"].setdefault(row.legal_status, {}), values)
+            for member in registration_facts.members(row.mask, TargetGroup):
+                add(found["target_group"].setdefault(member.value, {}), values)
+        elif row.level == "domains":
+            del values["unique_clients"]
+            for member in registration_facts.members(row.mask, LifeDomain):
+                add(found["domain"].setdefault(member.value, {}), values)
         else:
-            found.setdefault(row.breakdown, {})[row.value] = counts
+            for member in registration_facts.members(row.mask, LifeDomain):
+                add(found["domain"].setdefault(member.value, {}), {"unique_clients": values["unique_clients"]})
     return found
 
 
@@ -158,15 +152,16 @@ def suppress(rows: list[dict], partition: bool, counts: tuple[str, ...] = COUNTS
     return shown
 
 
-def registration(programme_ids: list[int], period: Period, *, suppress_small: bool) -> dict:
-    """The uniform registration over `programme_ids` (already checked against the user's scope)."""
-    counts = _counts(programme_ids, period) if programme_ids else {"total": dict.fromkeys(COUNTS, 0)}
+def registration(programme_ids: list[int], period: Period, *, suppress_small: bool, live: bool = False) -> dict:
+    """The uniform registration over `programme_ids` (already checked against the user's scope). `live`:
+    counted from trajectories, clients and goals themselves instead of the stored facts (the same numbers)."""
+    counts = _counts(programme_ids, period, live) if programme_ids else {"total": dict.fromkeys(COUNTS, 0)}
     expected, per_year = _expected(programme_ids, period) if programme_ids else (None, [])
     zero = dict.fromkeys(COUNTS, 0)
     breakdowns = {}
     for name, vocabulary in BREAKDOWNS.items():
         found = counts.get(name, {})
-        rows = [{"value": member.value, **found.get(member.value, zero)} for member in vocabulary]
+        rows = [{"value": member.value, **zero, **found.get(member.value, {})} for member in vocabulary]
         breakdowns[name] = suppress(rows, name in PARTITIONS) if suppress_small else rows
     return {**counts["total"], "expected": expected, "expected_per_year": per_year,
             "programmes": len(programme_ids), "suppressed": suppress_small, "breakdowns": breakdowns}
