@@ -57,6 +57,13 @@ SMALL = 5
 SUPPRESSED = "<5"
 
 
+def _any_bits(dialect: str, mask, window: dict):
+    """SQL (a window): the bits set in `mask` on any row of the window (SQLite has no bit_or)."""
+    if dialect == "postgresql":
+        return func.bit_or(mask).over(**window)
+    return sum(func.max(mask.op("&")(1 << index)).over(**window) for index in range(len(LifeDomain)))
+
+
 def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
     """All counts, the headline and every breakdown, in one statement over one read of the counted
     trajectories' facts (hub/reports/registration_facts.py): the per-trajectory measures as 0/1, each
@@ -79,8 +86,7 @@ def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
         *(flag(and_(closed_in_period, facts.outcome == value.value)).label(value.value) for value in OUTCOMES),
         flag(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
         flag(facts.trajectory_id == func.min(facts.trajectory_id).over(**per_client)).label("first_of_client"),
-        sum(func.max(facts.domains.op("&")(1 << index)).over(**per_client) for index in range(len(LifeDomain)))
-        .label("client_domains"),
+        _any_bits(dialect, facts.domains, per_client).label("client_domains"),
     ).where(
         # Every trajectory that counts anywhere ran at some time in the period.
         facts.programme_id.in_(programme_ids), opened <= period.last,
