@@ -57,19 +57,20 @@ SMALL = 5
 SUPPRESSED = "<5"
 
 
-def _any_bits(dialect: str, mask, window: dict):
-    """SQL (a window): the bits set in `mask` on any row of the window (SQLite has no bit_or)."""
+def _any_bits(dialect: str, mask):
+    """SQL (an aggregate): the bits set in `mask` on any row of the group (SQLite has no bit_or)."""
     if dialect == "postgresql":
-        return func.bit_or(mask).over(**window)
-    return sum(func.max(mask.op("&")(1 << index)).over(**window) for index in range(len(LifeDomain)))
+        return func.bit_or(mask)
+    return sum(func.max(mask.op("&")(1 << index)) for index in range(len(LifeDomain)))
 
 
 def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
     """All counts, the headline and every breakdown, in one statement over one read of the counted
     trajectories' facts (hub/reports/registration_facts.py): the per-trajectory measures as 0/1, each
-    client's first counted trajectory marked (unique clients are the marks summed) along with the
-    domains of all its counted trajectories; then grouped by the client's facts, by the trajectory's
-    domains and by the client's domains: a few hundred rows, which Python spreads over the breakdowns."""
+    client's first counted trajectory marked (unique clients are the marks summed) with the number of
+    its counted trajectories; then grouped by the client's facts, by the trajectory's domains and by the
+    domains of all of a client's counted trajectories (for the few clients with more than one, their
+    masks OR-ed): a few hundred rows, which Python spreads over the breakdowns."""
     first, last = literal(period.first, Date), literal(period.last, Date)
     dialect = db.session.get_bind().dialect.name
     facts = (registration_facts.live(dialect).subquery("live") if live else registration_facts.stored()).c
@@ -81,32 +82,35 @@ def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
 
     per_client = {"partition_by": facts.client_id}
     counted = select(
-        facts.gender, facts.legal_status, facts.target_groups, facts.domains,
+        facts.client_id, facts.gender, facts.legal_status, facts.target_groups, facts.domains,
         flag(opened >= first).label("inflow"),
         *(flag(and_(closed_in_period, facts.outcome == value.value)).label(value.value) for value in OUTCOMES),
         flag(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
         flag(facts.trajectory_id == func.min(facts.trajectory_id).over(**per_client)).label("first_of_client"),
-        _any_bits(dialect, facts.domains, per_client).label("client_domains"),
+        func.count().over(**per_client).label("of_client"),
     ).where(
         # Every trajectory that counts anywhere ran at some time in the period.
         facts.programme_id.in_(programme_ids), opened <= period.last,
         or_(closed.is_(None), closed >= period.first)).cte("counted")
+    c = counted.c
 
-    def grouped(level: str, mask, unique, facts_of_client=False):
-        gender, legal_status = (counted.c.gender, counted.c.legal_status) if facts_of_client else (null(), null())
-        sums = [(literal(0) if level == "client_domains" else func.sum(counted.c[name])).label(name)
+    def grouped(level: str, source, mask, unique, by_client_facts=False):
+        gender, legal_status = (source.c.gender, source.c.legal_status) if by_client_facts else (null(), null())
+        sums = [(func.sum(source.c[name]) if level in ("client", "domains") else literal(0)).label(name)
                 for name in COUNTS[:-1]]
         statement = select(literal(level, String).label("level"), gender.label("gender"),
                            legal_status.label("legal_status"), mask.label("mask"), *sums,
                            unique.label("unique_clients"))
-        return statement.group_by(counted.c.gender, counted.c.legal_status, mask) if facts_of_client \
+        return statement.group_by(source.c.gender, source.c.legal_status, mask) if by_client_facts \
             else statement.group_by(mask)
 
-    unique = func.sum(counted.c.first_of_client)
+    several = select(c.client_id, _any_bits(dialect, c.domains).label("domains")).where(c.of_client > 1) \
+        .group_by(c.client_id).subquery("several")
     statement = union_all(
-        grouped("client", counted.c.target_groups, unique, facts_of_client=True),
-        grouped("domains", counted.c.domains, literal(0)),
-        grouped("client_domains", counted.c.client_domains, unique).where(counted.c.first_of_client == 1),
+        grouped("client", counted, c.target_groups, func.sum(c.first_of_client), by_client_facts=True),
+        grouped("domains", counted, c.domains, literal(0)),
+        grouped("client_domains", counted, c.domains, func.count()).where(c.of_client == 1),
+        grouped("client_domains", several, several.c.domains, func.count()),
     )
     found: dict = {"total": dict.fromkeys(COUNTS, 0), **{name: {} for name in BREAKDOWNS}}
 
