@@ -121,11 +121,11 @@ Index("ix_trajectories_programme_closed", Trajectory.programme_id, Trajectory.cl
 # Registration: the life domains of a trajectory's goals, from the index alone.
 Index("ix_trajectory_goals_domains", Goal.trajectory_id, Goal.domain)
 # Waiting now (open and not started): partial, so they hold only the referrals that wait; each holds
-# every column the current waits read, in the order they rank them (the partner, then the request time
-# and id), so that they are counted and ranked from the index alone.
+# every column the current waits read (on SQLite also the condition's, or it reads the table), in the
+# order they count and rank them: per partner and life domain, by request time and id.
 WAITING_NOW = text("started_at IS NULL AND closed_at IS NULL")
-Index("ix_service_referrals_waiting_partner", ServiceReferral.organisation_id, ServiceReferral.requested_at,
-      ServiceReferral.id, ServiceReferral.domain, postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)
-Index("ix_service_referrals_waiting_programme", ServiceReferral.programme_id, ServiceReferral.organisation_id,
-      ServiceReferral.requested_at, ServiceReferral.id, ServiceReferral.domain,
+_WAITING_ORDER = (ServiceReferral.organisation_id, ServiceReferral.domain, ServiceReferral.requested_at,
+                  ServiceReferral.id, ServiceReferral.started_at, ServiceReferral.closed_at)
+Index("ix_service_referrals_waiting_partner", *_WAITING_ORDER, postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)
+Index("ix_service_referrals_waiting_programme", ServiceReferral.programme_id, *_WAITING_ORDER,
       postgresql_where=WAITING_NOW, sqlite_where=WAITING_NOW)

@@ -4,7 +4,8 @@ trajectory with its client's facts and its goals' domains as bit masks, kept by 
 
 So that the reports read indexes alone (index-only scans on PostgreSQL, covering indexes on SQLite):
 a chain director's year of waiting-time counts fetched ~31,000 heap pages for the `referrals` column,
-the current waits as many again for the id and the domain, and the registration joined clients and
+the current waits as many again (now counted per partner and domain from the index, the longest few read
+from its start), and the registration joined clients and
 goals and unpacked JSON for every counted trajectory.
 
 The masks are the expressions of hub/reports/registration_facts.py (a bit per member of the
@@ -150,8 +151,8 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":  # on SQLite the table (WITHOUT ROWID) is its key already
         op.execute("ALTER TABLE waiting_day_counts DROP CONSTRAINT pk_waiting_day_counts, "
                    f"ADD CONSTRAINT pk_waiting_day_counts PRIMARY KEY ({KEY}) INCLUDE (referrals)")
-    _waiting_now_indexes(['organisation_id', 'requested_at', 'id', 'domain'],
-                         ['programme_id', 'organisation_id', 'requested_at', 'id', 'domain'])
+    waiting = ['organisation_id', 'domain', 'requested_at', 'id', 'started_at', 'closed_at']
+    _waiting_now_indexes(waiting, ['programme_id', *waiting])
     with op.batch_alter_table('trajectory_goals', schema=None) as batch_op:
         batch_op.create_index('ix_trajectory_goals_domains', ['trajectory_id', 'domain'], unique=False)
     op.create_table('registration_facts',
