@@ -352,7 +352,8 @@ def bench_reports(world: data.World, now: datetime, reps: int, requests: int = 4
                 answer = registration(programmes, period, suppress_small=False, live=key == "live_ms")
                 checked[key].append((time.perf_counter() - began) * 1000)
                 checked.setdefault("answers", []).append(answer)
-        checked["identical"] = all(answer == checked["answers"][0] for answer in checked.pop("answers"))
+        answers = checked.pop("answers")
+        checked["identical"] = all(answer == answers[0] for answer in answers)
         # The whole table, grouped by partner: from the counts, live, and (PostgreSQL) bare percentile_cont.
         whole = results["whole_table"]
         counted = counted_statistics((true(),), WaitingDayCount.organisation_id)
