@@ -47,6 +47,7 @@ from hub.referrals.models import TrajectoryOutcome
 from hub.reports import registration_facts
 from hub.reports.models import ProgrammeTarget
 from hub.reports.period import Period
+from hub.reports.sql import plan_for_the_values
 from hub.vocab import Gender, LegalStatus, LifeDomain, TargetGroup
 
 OUTCOMES = tuple(TrajectoryOutcome)  # exited, dropped_out, moved, other: the columns after inflow
@@ -73,6 +74,7 @@ def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
     masks OR-ed): a few hundred rows, which Python spreads over the breakdowns."""
     first, last = literal(period.first, Date), literal(period.last, Date)
     dialect = db.session.get_bind().dialect.name
+    plan_for_the_values(db.session)
     facts = (registration_facts.live(dialect).subquery("live") if live else registration_facts.stored()).c
     opened, closed = facts.opened_on, facts.closed_on
     closed_in_period = and_(closed >= first, closed <= last)

@@ -29,7 +29,7 @@ from hub.reports import scope, waiting_live
 from hub.reports.models import WaitingDayCount
 from hub.reports.percentiles import PERCENTILES, continuous
 from hub.reports.period import AMSTERDAM, Period
-from hub.reports.sql import days_between, dutch_date
+from hub.reports.sql import days_between, dutch_date, plan_for_the_values
 from hub.vocab import LifeDomain
 
 GROUPS = ("organisation", "domain")
@@ -125,6 +125,7 @@ def measured_per_organisation(organisation_ids: list[int], since: datetime, now:
         return of.organisation_id.in_(organisation_ids)
 
     first, last = since.astimezone(AMSTERDAM).date(), now.astimezone(AMSTERDAM).date()
+    plan_for_the_values(db.session)
     found: dict[int, dict] = {}
     for row in db.session.execute(_period_statistics(mine, "organisation", first, last, live=False)):
         if row.started:
@@ -147,6 +148,7 @@ def waiting_times(user, group_by: str, period: Period, now: datetime, *, live: b
         return groups.setdefault(value, {"count": 0, "started": 0, "median_days": None, "p90_days": None,
                                          "open_waiting": 0, "longest_current_waits": []})
 
+    plan_for_the_values(db.session)
     statistics = _period_statistics(in_scope_of, group_by, period.first, period.last, live)
     for row in db.session.execute(statistics):
         group(row.key).update(count=int(row.count), started=int(row.started or 0),
