@@ -139,9 +139,7 @@ def waiting_times(user, group_by: str, period: Period, now: datetime, *, live: b
     """Per partner organisation (or life domain) the user may see: requests in the period, the median
     and 90th percentile wait of those that started, and the current waits. `live`: the period's
     numbers computed from the referrals themselves instead of the day counts (the same numbers)."""
-    def in_scope_of(of):
-        return scope.referrals(user, of)
-
+    in_scope_of = scope.referrals_of(user, db.session)
     groups: dict = {}
 
     def group(value) -> dict:
