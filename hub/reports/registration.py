@@ -65,13 +65,27 @@ def _any_bits(dialect: str, mask):
     return sum(func.max(mask.op("&")(1 << index)) for index in range(len(LifeDomain)))
 
 
+def _first_of_client(facts, counted, *, look_up: bool):
+    """SQL: 1 on a client's first counted trajectory (the lowest id), else 0: a window over the
+    client's rows, or (`look_up`, for SQLite, whose windows cost more than the rest of the report)
+    whether the client has a counted trajectory with a lower id, in the stored facts' client index
+    (mostly none)."""
+    if not look_up:
+        first = func.min(facts.trajectory_id).over(partition_by=facts.client_id)
+        return case((facts.trajectory_id == first, 1), else_=0)
+    other = registration_facts.stored().alias("other").c
+    earlier = select(literal(1)).where(other.client_id == facts.client_id, other.trajectory_id < facts.trajectory_id,
+                                       *counted(other))
+    return case((earlier.exists(), 0), else_=1)
+
+
 def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
     """All counts, the headline and every breakdown, in one statement over one read of the counted
     trajectories' facts (hub/reports/registration_facts.py): the per-trajectory measures as 0/1, each
-    client's first counted trajectory marked (unique clients are the marks summed) with the number of
-    its counted trajectories; then grouped by the client's facts, by the trajectory's domains and by the
-    domains of all of a client's counted trajectories (for the few clients with more than one, their
-    masks OR-ed): a few hundred rows, which Python spreads over the breakdowns."""
+    client's first counted trajectory marked (unique clients are the marks summed); then grouped by the
+    client's facts, by the trajectory's domains and by the domains of all of a client's counted
+    trajectories (for the few clients with more than one, their masks OR-ed): a few hundred rows, which
+    Python spreads over the breakdowns."""
     first, last = literal(period.first, Date), literal(period.last, Date)
     dialect = db.session.get_bind().dialect.name
     plan_for_the_values(db.session)
@@ -82,18 +96,17 @@ def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
     def flag(condition):
         return case((condition, 1), else_=0)
 
-    per_client = {"partition_by": facts.client_id}
+    def counted_ones(columns):  # every trajectory that counts anywhere ran at some time in the period
+        return (columns.programme_id.in_(programme_ids), columns.opened_on <= period.last,
+                or_(columns.closed_on.is_(None), columns.closed_on >= period.first))
+
     counted = select(
         facts.client_id, facts.gender, facts.legal_status, facts.target_groups, facts.domains,
         flag(opened >= first).label("inflow"),
         *(flag(and_(closed_in_period, facts.outcome == value.value)).label(value.value) for value in OUTCOMES),
         flag(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
-        flag(facts.trajectory_id == func.min(facts.trajectory_id).over(**per_client)).label("first_of_client"),
-        func.count().over(**per_client).label("of_client"),
-    ).where(
-        # Every trajectory that counts anywhere ran at some time in the period.
-        facts.programme_id.in_(programme_ids), opened <= period.last,
-        or_(closed.is_(None), closed >= period.first)).cte("counted")
+        _first_of_client(facts, counted_ones, look_up=dialect == "sqlite" and not live).label("first_of_client"),
+    ).where(*counted_ones(facts)).cte("counted")
     c = counted.c
 
     def grouped(level: str, source, mask, unique, by_client_facts=False):
@@ -106,12 +119,13 @@ def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
         return statement.group_by(source.c.gender, source.c.legal_status, mask) if by_client_facts \
             else statement.group_by(mask)
 
-    several = select(c.client_id, _any_bits(dialect, c.domains).label("domains")).where(c.of_client > 1) \
+    again = select(c.client_id).where(c.first_of_client == 0)  # clients with more than one: few
+    several = select(c.client_id, _any_bits(dialect, c.domains).label("domains")).where(c.client_id.in_(again)) \
         .group_by(c.client_id).subquery("several")
     statement = union_all(
         grouped("client", counted, c.target_groups, func.sum(c.first_of_client), by_client_facts=True),
         grouped("domains", counted, c.domains, literal(0)),
-        grouped("client_domains", counted, c.domains, func.count()).where(c.of_client == 1),
+        grouped("client_domains", counted, c.domains, func.count()).where(c.client_id.not_in(again)),
         grouped("client_domains", several, several.c.domains, func.count()),
     )
     found: dict = {"total": dict.fromkeys(COUNTS, 0), **{name: {} for name in BREAKDOWNS}}
