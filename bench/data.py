@@ -1,8 +1,8 @@
 """Bench data, made fast: the few organisations and accounts through the hub's own services, the
 bulk (clients, consents, handoffs, service referrals, trajectories with outcomes and plan goals)
 straight into the tables with executemany (SQLite) or COPY (PostgreSQL), never the ORM one row at a
-time. The waiting day counts, which triggers keep in normal use, are counted afresh after each bulk
-load (the load bypasses the triggers, as it bypasses the indexes).
+time. The waiting day counts and the registration facts, which triggers keep in normal use, are counted
+afresh after each bulk load (the load bypasses the triggers, as it bypasses the indexes).
 
 Sealed columns (alias, notes) hold placeholder text: nothing the benchmarks run decrypts them.
 
@@ -323,7 +323,8 @@ def _bulk_writer(world: World):
             f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix\\_%' ESCAPE '\\' "
             f"AND tbl_name IN ({', '.join('?' * len(names))})", names).fetchall()
         triggers = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                                      "AND name LIKE 'waiting_day_counts_%'").fetchall()
+                                      "AND (name LIKE 'waiting_day_counts_%' OR name LIKE 'registration_facts_%')"
+                                      ).fetchall()
         for name, _sql in indexes:
             connection.execute(f'DROP INDEX "{name}"')
         for name, _sql in triggers:
@@ -347,7 +348,8 @@ def _bulk_writer(world: World):
     import psycopg
 
     with psycopg.connect(world.url, autocommit=True) as connection:
-        # no per-row foreign key triggers, nor the waiting day counts' (counted afresh afterwards)
+        # no per-row foreign key triggers, nor those of the day counts and the registration facts (counted
+        # afresh afterwards)
         connection.execute("SET session_replication_role = replica")
         connection.execute("SET maintenance_work_mem = '256MB'")
         indexes = connection.execute(
@@ -371,7 +373,9 @@ def _bulk_writer(world: World):
 
 
 def _recount(world: World) -> None:
-    """The waiting day counts, counted afresh: the bulk load went around the triggers that keep them."""
+    """The waiting day counts and the registration facts, counted afresh: the bulk load went around the
+    triggers that keep them."""
+    from hub.reports import registration_facts
     from hub.reports.waiting_live import rebuild_day_counts
 
     app = bench_app(world.url)
@@ -380,6 +384,7 @@ def _recount(world: World) -> None:
 
         with db.engine.begin() as connection:
             rebuild_day_counts(connection)
+            registration_facts.rebuild(connection)
         db.engine.dispose()
 
 

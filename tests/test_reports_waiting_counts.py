@@ -12,9 +12,10 @@ from sqlalchemy import delete, insert, select, update
 
 from hub.extensions import db
 from hub.referrals.service_referral_models import ServiceReferral, ServiceReferralEvent, Status
+from hub.reports import scope
 from hub.reports.models import WaitingDayCount
-from hub.reports.period import Period, local_midnight
-from hub.reports.waiting import waiting_times
+from hub.reports.period import AMSTERDAM, Period, local_midnight
+from hub.reports.waiting import LONGEST_SHOWN, waiting_times
 from hub.reports.waiting_live import day_counts
 from tests.conftest import NOW
 from tests.reports_support import add_referral, make_world
@@ -56,10 +57,27 @@ PERIODS = (Period(date(2026, 1, 1), date(2026, 11, 23)), Period(date(2026, 3, 29
            Period(date(2026, 10, 26), date(2026, 10, 26)))
 
 
+def current_waits(user, group_by: str) -> dict:
+    """The referrals waiting now, counted by hand: per group their number and the five longest waits in
+    whole days (oldest request first, ties by id)."""
+    waiting = db.session.scalars(select(ServiceReferral).where(
+        scope.referrals(user), ServiceReferral.started_at.is_(None), ServiceReferral.closed_at.is_(None))
+        .order_by(ServiceReferral.requested_at, ServiceReferral.id)).all()
+    today = NOW.astimezone(AMSTERDAM).date()
+    found: dict = {}
+    for referral in waiting:
+        key = referral.organisation_id if group_by == "organisation" else referral.domain
+        entry = found.setdefault(key, {"open_waiting": 0, "longest_current_waits": []})
+        entry["open_waiting"] += 1
+        if len(entry["longest_current_waits"]) < LONGEST_SHOWN:
+            entry["longest_current_waits"].append((today - referral.requested_at.astimezone(AMSTERDAM).date()).days)
+    return found
+
+
 def assert_counts_equal_live(app, users) -> None:
     with app.test_request_context():
         assert counts_table() == recounted()
-        compared = 0
+        compared = waiting = 0
         for account in users:
             user = account.load()
             for group_by in ("organisation", "domain"):
@@ -68,7 +86,12 @@ def assert_counts_equal_live(app, users) -> None:
                     live = waiting_times(user, group_by, period, NOW, live=True)
                     assert counted == live, (account.role, group_by, period)
                     compared += sum(item["started"] for item in counted)
-        assert compared > 0
+                now = {item[group_by if group_by == "domain" else "organisation_id"]:
+                       {name: item[name] for name in ("open_waiting", "longest_current_waits")}
+                       for item in counted if item["open_waiting"]}
+                assert now == current_waits(user, group_by), (account.role, group_by)
+                waiting += sum(item["open_waiting"] for item in now.values())
+        assert compared > 0 and waiting > 0
 
 
 @pytest.mark.parametrize("seed", [1, 2])

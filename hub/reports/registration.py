@@ -29,14 +29,28 @@ counts stay exact.
 """
 from __future__ import annotations
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from hub.extensions import db
-from hub.referrals.models import Client, Goal, Trajectory, TrajectoryOutcome
+from hub.referrals.models import TrajectoryOutcome
+from hub.reports import registration_facts
 from hub.reports.models import ProgrammeTarget
 from hub.reports.period import Period
+from hub.reports.sql import plan_for_the_values
 from hub.vocab import Gender, LegalStatus, LifeDomain, TargetGroup
 
+OUTCOMES = tuple(TrajectoryOutcome)  # exited, dropped_out, moved, other: the columns after inflow
 COUNTS = ("inflow", "exited", "dropped_out", "moved", "other", "still_in_trajectory", "unique_clients")
 BREAKDOWNS = {"gender": Gender, "legal_status": LegalStatus, "target_group": TargetGroup, "domain": LifeDomain}
 PARTITIONS = ("gender", "legal_status")  # each client in exactly one row: these add up to the total
@@ -44,70 +58,97 @@ SMALL = 5
 SUPPRESSED = "<5"
 
 
-def _measures(trajectories, period: Period):
-    first, last = literal(period.first, Date), literal(period.last, Date)
-    opened, closed, outcome = trajectories.c.opened_on, trajectories.c.closed_on, trajectories.c.outcome
-
-    def count_if(condition):
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    def closed_with(value: TrajectoryOutcome):
-        return count_if(and_(closed >= first, closed <= last, outcome == value.value))
-
-    return (count_if(opened >= first).label("inflow"),
-            closed_with(TrajectoryOutcome.EXITED).label("exited"),
-            closed_with(TrajectoryOutcome.DROPPED_OUT).label("dropped_out"),
-            closed_with(TrajectoryOutcome.MOVED).label("moved"),
-            closed_with(TrajectoryOutcome.OTHER).label("other"),
-            count_if(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
-            func.count(trajectories.c.client_id.distinct()).label("unique_clients"))
-
-
-def _target_groups(dialect: str, client_ids):
-    """SQL: the target groups of the clients `client_ids` selects, as rows (client_id, value),
-    from each client's JSON list."""
+def _any_bits(dialect: str, mask):
+    """SQL (an aggregate): the bits set in `mask` on any row of the group (SQLite has no bit_or)."""
     if dialect == "postgresql":
-        element = func.json_array_elements_text(Client.target_groups).table_valued("value").lateral("tg")
-    else:
-        element = func.json_each(Client.target_groups).table_valued("value").alias("tg")
-    return select(Client.id.label("client_id"), cast(element.c.value, String).label("value")) \
-        .select_from(Client).join(element, true()).where(Client.id.in_(client_ids)).cte("target_groups")
+        return func.bit_or(mask)
+    return sum(func.max(mask.op("&")(1 << index)) for index in range(len(LifeDomain)))
 
 
-def _counts(programme_ids: list[int], period: Period) -> dict:
-    """All counts, the headline and every breakdown, in one statement."""
-    # Every trajectory that counts anywhere ran at some time in the period.
-    trajectories = select(Trajectory.id, Trajectory.client_id, Trajectory.opened_on, Trajectory.closed_on,
-                          Trajectory.outcome).where(
-        Trajectory.programme_id.in_(programme_ids), Trajectory.opened_on <= period.last,
-        or_(Trajectory.closed_on.is_(None), Trajectory.closed_on >= period.first)).cte("counted")
-    measures = _measures(trajectories, period)
-    goal_domains = select(Goal.trajectory_id, Goal.domain).distinct() \
-        .where(Goal.trajectory_id.in_(select(trajectories.c.id))).cte("goal_domains")  # the counted ones only
-    target_groups = _target_groups(db.session.get_bind().dialect.name, select(trajectories.c.client_id))
-    with_client = trajectories.join(Client, Client.id == trajectories.c.client_id)
+def _first_of_client(facts, counted, *, look_up: bool):
+    """SQL: 1 on a client's first counted trajectory (the lowest id), else 0: a window over the
+    client's rows, or (`look_up`, for SQLite, whose windows cost more than the rest of the report)
+    whether the client has a counted trajectory with a lower id, in the stored facts' client index
+    (mostly none)."""
+    if not look_up:
+        first = func.min(facts.trajectory_id).over(partition_by=facts.client_id)
+        return case((facts.trajectory_id == first, 1), else_=0)
+    other = registration_facts.stored().alias("other").c
+    earlier = select(literal(1)).where(other.client_id == facts.client_id, other.trajectory_id < facts.trajectory_id,
+                                       *counted(other))
+    return case((earlier.exists(), 0), else_=1)
 
-    def grouped(name: str, value, source):
-        return select(literal(name, String).label("breakdown"), cast(value, String).label("value"), *measures) \
-            .select_from(source).group_by(value)
 
+def _counts(programme_ids: list[int], period: Period, live: bool) -> dict:
+    """All counts, the headline and every breakdown, in one statement over one read of the counted
+    trajectories' facts (hub/reports/registration_facts.py): the per-trajectory measures as 0/1, each
+    client's first counted trajectory marked (unique clients are the marks summed); then grouped by the
+    client's facts, by the trajectory's domains and by the domains of all of a client's counted
+    trajectories (for the few clients with more than one, their masks OR-ed): a few hundred rows, which
+    Python spreads over the breakdowns."""
+    first, last = literal(period.first, Date), literal(period.last, Date)
+    dialect = db.session.get_bind().dialect.name
+    plan_for_the_values(db.session)
+    facts = (registration_facts.live(dialect).subquery("live") if live else registration_facts.stored()).c
+    opened, closed = facts.opened_on, facts.closed_on
+    closed_in_period = and_(closed >= first, closed <= last)
+
+    def flag(condition):
+        return case((condition, 1), else_=0)
+
+    def counted_ones(columns):  # every trajectory that counts anywhere ran at some time in the period
+        return (columns.programme_id.in_(programme_ids), columns.opened_on <= period.last,
+                or_(columns.closed_on.is_(None), columns.closed_on >= period.first))
+
+    counted = select(
+        facts.client_id, facts.gender, facts.legal_status, facts.target_groups, facts.domains,
+        flag(opened >= first).label("inflow"),
+        *(flag(and_(closed_in_period, facts.outcome == value.value)).label(value.value) for value in OUTCOMES),
+        flag(or_(closed.is_(None), closed > last)).label("still_in_trajectory"),
+        _first_of_client(facts, counted_ones, look_up=dialect == "sqlite" and not live).label("first_of_client"),
+    ).where(*counted_ones(facts)).cte("counted")
+    c = counted.c
+
+    def grouped(level: str, source, mask, unique, by_client_facts=False):
+        gender, legal_status = (source.c.gender, source.c.legal_status) if by_client_facts else (null(), null())
+        sums = [(func.sum(source.c[name]) if level in ("client", "domains") else literal(0)).label(name)
+                for name in COUNTS[:-1]]
+        statement = select(literal(level, String).label("level"), gender.label("gender"),
+                           legal_status.label("legal_status"), mask.label("mask"), *sums,
+                           unique.label("unique_clients"))
+        return statement.group_by(source.c.gender, source.c.legal_status, mask) if by_client_facts \
+            else statement.group_by(mask)
+
+    again = select(c.client_id).where(c.first_of_client == 0)  # clients with more than one: few
+    several = select(c.client_id, _any_bits(dialect, c.domains).label("domains")).where(c.client_id.in_(again)) \
+        .group_by(c.client_id).subquery("several")
     statement = union_all(
-        select(literal("total", String).label("breakdown"), literal(None, String).label("value"), *measures)
-        .select_from(trajectories),
-        grouped("gender", Client.gender, with_client),
-        grouped("legal_status", Client.legal_status, with_client),
-        grouped("target_group", target_groups.c.value,
-                trajectories.join(target_groups, target_groups.c.client_id == trajectories.c.client_id)),
-        grouped("domain", goal_domains.c.domain,
-                trajectories.join(goal_domains, goal_domains.c.trajectory_id == trajectories.c.id)),
+        grouped("client", counted, c.target_groups, func.sum(c.first_of_client), by_client_facts=True),
+        grouped("domains", counted, c.domains, literal(0)),
+        grouped("client_domains", counted, c.domains, func.count()).where(c.client_id.not_in(again)),
+        grouped("client_domains", several, several.c.domains, func.count()),
     )
-    found: dict = {"total": dict.fromkeys(COUNTS, 0)}
+    found: dict = {"total": dict.fromkeys(COUNTS, 0), **{name: {} for name in BREAKDOWNS}}
+
+    def add(cell: dict, values: dict) -> None:
+        for name, value in values.items():
+            cell[name] = cell.get(name, 0) + value
+
     for row in db.session.execute(statement):
         values = {name: int(row._mapping[name] or 0) for name in COUNTS}
-        if row.breakdown == "total":
-            found["total"] = values
+        if row.level == "client":
+            add(found["total"], values)
+            add(found["gender"].setdefault(row.gender, {}), values)
+            add(found["legal_status"].setdefault(row.legal_status, {}), values)
+            for member in registration_facts.members(row.mask, TargetGroup):
+                add(found["target_group"].setdefault(member.value, {}), values)
+        elif row.level == "domains":
+            del values["unique_clients"]
+            for member in registration_facts.members(row.mask, LifeDomain):
+                add(found["domain"].setdefault(member.value, {}), values)
         else:
-            found.setdefault(row.breakdown, {})[row.value] = values
+            for member in registration_facts.members(row.mask, LifeDomain):
+                add(found["domain"].setdefault(member.value, {}), {"unique_clients": values["unique_clients"]})
     return found
 
 
@@ -137,15 +178,16 @@ def suppress(rows: list[dict], partition: bool, counts: tuple[str, ...] = COUNTS
     return shown
 
 
-def registration(programme_ids: list[int], period: Period, *, suppress_small: bool) -> dict:
-    """The uniform registration over `programme_ids` (already checked against the user's scope)."""
-    counts = _counts(programme_ids, period) if programme_ids else {"total": dict.fromkeys(COUNTS, 0)}
+def registration(programme_ids: list[int], period: Period, *, suppress_small: bool, live: bool = False) -> dict:
+    """The uniform registration over `programme_ids` (already checked against the user's scope). `live`:
+    counted from trajectories, clients and goals themselves instead of the stored facts (the same numbers)."""
+    counts = _counts(programme_ids, period, live) if programme_ids else {"total": dict.fromkeys(COUNTS, 0)}
     expected, per_year = _expected(programme_ids, period) if programme_ids else (None, [])
     zero = dict.fromkeys(COUNTS, 0)
     breakdowns = {}
     for name, vocabulary in BREAKDOWNS.items():
         found = counts.get(name, {})
-        rows = [{"value": member.value, **found.get(member.value, zero)} for member in vocabulary]
+        rows = [{"value": member.value, **zero, **found.get(member.value, {})} for member in vocabulary]
         breakdowns[name] = suppress(rows, name in PARTITIONS) if suppress_small else rows
     return {**counts["total"], "expected": expected, "expected_per_year": per_year,
             "programmes": len(programme_ids), "suppressed": suppress_small, "breakdowns": breakdowns}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Date, Float, Integer
+from sqlalchemy import Date, Float, Integer, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement, GenericFunction
 
@@ -116,3 +116,12 @@ def _days_between_postgresql(element, compiler, **kw):
 def _days_between_sqlite(element, compiler, **kw):
     first, second = (compiler.process(clause, **kw) for clause in element.clauses)
     return DAYS_BETWEEN_SQLITE.format(a=first, b=second)
+
+
+def plan_for_the_values(session) -> None:
+    """PostgreSQL: plan this transaction's further statements for the values they are given. psycopg
+    prepares a statement run five times, and PostgreSQL then may plan it once for any values: for a
+    report's period that plan sorted 63,000 day counts on disk (60 ms) where the plan for the dates
+    hashes them in memory (30 ms)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))

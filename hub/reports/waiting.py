@@ -12,13 +12,15 @@ it right on every write. Per group: the counts summed per day value, their runni
 values at the two ranks `percentile_cont` interpolates between, in one statement that reads a few
 thousand rows where the referrals are a million. The live computation over the referrals themselves
 (hub/reports/waiting_live.py) must give the same numbers; `live=True` asks for it. The current waits
-are read live, through partial indexes that hold only the referrals that wait.
+are read live, through partial indexes that hold only the referrals that wait: counted per partner and
+domain from the index, and the longest few of each partner and domain read from the index's start.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Date, Integer, and_, case, cast, func, literal, select, true
+from sqlalchemy.orm import aliased
 
 from hub.extensions import db
 from hub.partners.models import Organisation
@@ -27,7 +29,7 @@ from hub.reports import scope, waiting_live
 from hub.reports.models import WaitingDayCount
 from hub.reports.percentiles import PERCENTILES, continuous
 from hub.reports.period import AMSTERDAM, Period
-from hub.reports.sql import days_between, dutch_date
+from hub.reports.sql import days_between, dutch_date, plan_for_the_values
 from hub.vocab import LifeDomain
 
 GROUPS = ("organisation", "domain")
@@ -74,20 +76,42 @@ def _period_statistics(in_scope_of, group_by: str, first, last, live: bool):
     return counted_statistics((in_scope_of(WaitingDayCount), WaitingDayCount.requested_on.between(first, last)), key)
 
 
-def _current_waits(in_scope, key, now: datetime):
-    """The referrals waiting now, per group: their number and the longest waits. Waiting now: no start
-    and no closing time (a closed referral never reopens), the partial indexes' very condition, so
-    that they are counted from the indexes alone; the days only for the few shown."""
-    today = now.astimezone(AMSTERDAM).date()
-    waiting = select(
-        key.label("key"), ServiceReferral.requested_at,
-        func.row_number().over(partition_by=key, order_by=(ServiceReferral.requested_at, ServiceReferral.id))
-        .label("rank"),
-        func.count().over(partition_by=key).label("n"),
-    ).where(in_scope, ServiceReferral.started_at.is_(None), ServiceReferral.closed_at.is_(None)).cte("waiting")
-    days = days_between(dutch_date(waiting.c.requested_at), literal(today, Date))
-    return select(waiting.c.key, waiting.c.n, days.label("days")).where(waiting.c.rank <= LONGEST_SHOWN) \
-        .order_by(waiting.c.key, waiting.c.rank)
+def _current_waits(in_scope_of, group_by: str, now: datetime) -> dict:
+    """The referrals waiting now, per group: {value: (their number, the longest waits in days)}.
+    Waiting now: no start and no closing time (a closed referral never reopens), the partial indexes'
+    very condition. Counted per partner and life domain from the index alone; then, per partner and
+    domain, the few longest waits read from the start of the index (a LIMIT each: LATERAL on
+    PostgreSQL, a correlated IN on SQLite), merged per group here: a few dozen index entries, however
+    many wait."""
+    def waiting(referral):
+        return in_scope_of(referral), referral.started_at.is_(None), referral.closed_at.is_(None)
+
+    cells = select(ServiceReferral.organisation_id, ServiceReferral.domain, func.count().label("n")) \
+        .where(*waiting(ServiceReferral)).group_by(ServiceReferral.organisation_id, ServiceReferral.domain) \
+        .cte("cells")
+    today = literal(now.astimezone(AMSTERDAM).date(), Date)
+    inner = aliased(ServiceReferral)
+    oldest = select(inner.id).where(*waiting(inner), inner.organisation_id == cells.c.organisation_id,
+                                    inner.domain == cells.c.domain) \
+        .order_by(inner.requested_at, inner.id).limit(LONGEST_SHOWN)
+    if db.session.get_bind().dialect.name == "postgresql":
+        longest = oldest.add_columns(inner.requested_at).lateral("longest")
+        read, joined = (longest.c.id, longest.c.requested_at), cells.join(longest, true())
+    else:
+        read, joined = (ServiceReferral.id, ServiceReferral.requested_at), \
+            cells.join(ServiceReferral, ServiceReferral.id.in_(oldest))
+    days = days_between(dutch_date(read[1]), today)
+    found: dict = {}
+    seen = set()
+    for row in db.session.execute(select(cells.c.organisation_id, cells.c.domain, cells.c.n, *read, days.label("days"))
+                                  .select_from(joined)):
+        entry = found.setdefault(row.organisation_id if group_by == "organisation" else row.domain, [0, []])
+        if (row.organisation_id, row.domain) not in seen:
+            seen.add((row.organisation_id, row.domain))
+            entry[0] += row.n
+        entry[1].append((row.requested_at, row.id, int(row.days)))
+    return {value: (n, [days for _at, _id, days in sorted(waits)[:LONGEST_SHOWN]])
+            for value, (n, waits) in found.items()}
 
 
 def measured_per_organisation(organisation_ids: list[int], since: datetime, now: datetime) -> dict[int, dict]:
@@ -101,12 +125,13 @@ def measured_per_organisation(organisation_ids: list[int], since: datetime, now:
         return of.organisation_id.in_(organisation_ids)
 
     first, last = since.astimezone(AMSTERDAM).date(), now.astimezone(AMSTERDAM).date()
+    plan_for_the_values(db.session)
     found: dict[int, dict] = {}
     for row in db.session.execute(_period_statistics(mine, "organisation", first, last, live=False)):
         if row.started:
             found.setdefault(row.key, {"waiting_now": 0})["median_days"] = row.median_days
-    for row in db.session.execute(_current_waits(mine(ServiceReferral), ServiceReferral.organisation_id, now)):
-        found.setdefault(row.key, {"median_days": None})["waiting_now"] = row.n
+    for partner, (n, _longest) in _current_waits(mine, "organisation", now).items():
+        found.setdefault(partner, {"median_days": None})["waiting_now"] = n
     return found
 
 
@@ -114,24 +139,20 @@ def waiting_times(user, group_by: str, period: Period, now: datetime, *, live: b
     """Per partner organisation (or life domain) the user may see: requests in the period, the median
     and 90th percentile wait of those that started, and the current waits. `live`: the period's
     numbers computed from the referrals themselves instead of the day counts (the same numbers)."""
-    def in_scope_of(of):
-        return scope.referrals(user, of)
-
+    in_scope_of = scope.referrals_of(user, db.session)
     groups: dict = {}
 
     def group(value) -> dict:
         return groups.setdefault(value, {"count": 0, "started": 0, "median_days": None, "p90_days": None,
                                          "open_waiting": 0, "longest_current_waits": []})
 
+    plan_for_the_values(db.session)
     statistics = _period_statistics(in_scope_of, group_by, period.first, period.last, live)
     for row in db.session.execute(statistics):
         group(row.key).update(count=int(row.count), started=int(row.started or 0),
                               median_days=row.median_days, p90_days=row.p90_days)
-    key = ServiceReferral.organisation_id if group_by == "organisation" else ServiceReferral.domain
-    for row in db.session.execute(_current_waits(in_scope_of(ServiceReferral), key, now)):
-        entry = group(row.key)
-        entry["open_waiting"] = row.n
-        entry["longest_current_waits"].append(int(row.days))
+    for value, (n, longest) in _current_waits(in_scope_of, group_by, now).items():
+        group(value).update(open_waiting=n, longest_current_waits=longest)
     if group_by == "domain":
         order = {domain: index for index, domain in enumerate(LifeDomain)}
         return [{"domain": LifeDomain(value), **values}
