@@ -562,9 +562,12 @@ def write_report(results: dict, sizes: list[int], reps: int, seconds: float, too
     lines += ["## (a) Escalation sweep", "",
               "`escalate_overdue(now)`, in-process, after one warm-up sweep: the whole sweep, committing, split into "
               "its escalation statements (one INSERT ... SELECT ... ON CONFLICT DO NOTHING per SLA rule for level 1, "
-              "one per ladder step) and telling people (a notification per recipient and escalation: the coach "
-              "and the partner's contact, about 2 per escalation, each body sealed with AES-GCM); then the same "
-              "sweep again, which must insert nothing (the sweep every 15 minutes, when nothing new stalled).", "",
+              "one per ladder step, over covering indexes) and telling people (one notification per person per "
+              "sweep, counting what concerns them, worked out in one SQL statement; each body sealed with "
+              "AES-GCM); each sweep after the last one's escalations were deleted and the tables vacuumed and "
+              "checkpointed (on PostgreSQL the planner then believes `escalations` empty: the worst case for the "
+              "level-1 anti-join); then the same sweep again, which must insert nothing (the sweep every 15 "
+              "minutes, when nothing new stalled).", "",
               "| database | service referrals | stalled (= raised) | whole sweep ms | of which escalations ms | "
               "of which notifications ms | rerun ms | goal at 1M (PG 250, SQLite 100 ms) |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
