@@ -1,10 +1,10 @@
 """`/api/v1/referrals` (the warm handoff) and `/api/v1/clients/<id>` (the dossier)."""
 from flask import jsonify
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import api_blueprint, paginate
 from hub.audit.service import record_listing
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.referrals import service
@@ -24,7 +24,6 @@ from hub.referrals.schemas import (
 from hub.vocab import Role
 
 blp = api_blueprint("referrals_api", __name__, "The warm handoff to an exit programme, and the dossier.")
-SECURED = {"security": [{"bearer": []}]}
 
 
 def _for_audience(handoff) -> dict:
@@ -45,9 +44,7 @@ def _audience_response(description: str, coach_schema=HandoffCoachSchema, referr
 @blp.response(201, HandoffCreatedSchema)
 @blp.alt_response(403, description="Only referrers hand clients over")
 @blp.alt_response(422, description="Missing consent or data; the fields are named")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.HANDOFF_CREATE)
+@secured(blp, Permission.HANDOFF_CREATE)
 def create_handoff(data):
     """Hand a client over to an exit programme, with the client's consent: all or nothing."""
     return service.submit_handoff(current_user, data, utcnow())
@@ -56,9 +53,7 @@ def create_handoff(data):
 @blp.get("/referrals")
 @blp.arguments(HandoffListArgs, location="query")
 @_audience_response("A page of handoffs.", HandoffPageSchema, HandoffStatusPageSchema)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.HANDOFF_READ)
+@secured(blp, Permission.HANDOFF_READ)
 def list_handoffs(args):
     """A referrer's own handoffs, or the programme's intake queue (most urgent, then oldest first).
     One audit event per page, naming the handoffs (and their clients) shown."""
@@ -72,9 +67,7 @@ def list_handoffs(args):
 @blp.get("/referrals/<int:handoff_id>")
 @_audience_response("The handoff.")
 @blp.alt_response(404, description="No such handoff, or not yours to see")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.HANDOFF_READ)
+@secured(blp, Permission.HANDOFF_READ)
 def get_handoff(handoff_id):
     """The handoff's status (referrer) or queue entry (coach of the receiving programme)."""
     return jsonify(_for_audience(service.handoff_for(current_user, handoff_id)))
@@ -85,9 +78,7 @@ def get_handoff(handoff_id):
 @blp.response(200, HandoffCoachSchema)
 @blp.alt_response(404, description="No such handoff for this programme")
 @blp.alt_response(409, description="Not open any more (accepted or declined already)")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.HANDOFF_DECIDE)
+@secured(blp, Permission.HANDOFF_DECIDE)
 def accept_handoff(data, handoff_id):
     """Accept the handoff: a coach (you, unless named) and optionally a backup coach."""
     handoff = service.handoff_for(current_user, handoff_id)
@@ -99,9 +90,7 @@ def accept_handoff(data, handoff_id):
 @blp.response(200, HandoffCoachSchema)
 @blp.alt_response(404, description="No such handoff for this programme")
 @blp.alt_response(409, description="Not open any more")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.HANDOFF_DECIDE)
+@secured(blp, Permission.HANDOFF_DECIDE)
 def decline_handoff(data, handoff_id):
     """Decline the handoff with a reason; the referrer is told."""
     handoff = service.handoff_for(current_user, handoff_id)
@@ -113,9 +102,7 @@ def decline_handoff(data, handoff_id):
 @blp.response(200, HandoffCoachSchema)
 @blp.alt_response(404, description="No such handoff for this programme")
 @blp.alt_response(409, description="Not accepted (yet), or first contact already recorded")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.HANDOFF_DECIDE)
+@secured(blp, Permission.HANDOFF_DECIDE)
 def first_contact(data, handoff_id):
     """Record the date of the first contact with the client."""
     handoff = service.handoff_for(current_user, handoff_id)
@@ -125,9 +112,7 @@ def first_contact(data, handoff_id):
 @blp.get("/clients/<int:client_id>")
 @blp.response(200, DossierSchema)
 @blp.alt_response(404, description="No such client, or no role and consent to see it")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_READ)
+@secured(blp, Permission.CLIENT_READ)
 def get_client(client_id):
     """The dossier: what the client's consent lets your programme see. Reading it is audited."""
     now = utcnow()

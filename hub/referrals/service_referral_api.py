@@ -1,9 +1,9 @@
 """`/api/v1/clients/<id>/service-referrals`, `/api/v1/service-referrals/...` and their messages."""
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import api_blueprint, paginate
 from hub.audit.service import record_listing
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.referrals import service_referrals as service
@@ -20,7 +20,6 @@ from hub.referrals.service_referral_schemas import (
 )
 
 blp = api_blueprint("service_referrals_api", __name__, "Referring on to partners: status and messages.")
-SECURED = {"security": [{"bearer": []}]}
 
 
 @blp.post("/clients/<int:client_id>/service-referrals")
@@ -30,9 +29,7 @@ SECURED = {"security": [{"bearer": []}]}
 @blp.alt_response(404, description="No such client for your programme")
 @blp.alt_response(409, description="An open referral to this partner for this domain exists")
 @blp.alt_response(422, description="Not a partner, or the partner does not serve the domain")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.SERVICE_REFERRAL_CREATE)
+@secured(blp, Permission.SERVICE_REFERRAL_CREATE)
 def create(data, client_id):
     """Refer the client to a partner for one life domain, within the client's consent."""
     now = utcnow()
@@ -44,9 +41,7 @@ def create(data, client_id):
 @blp.get("/service-referrals")
 @blp.arguments(ServiceReferralListArgs, location="query")
 @blp.response(200, ServiceReferralPageSchema)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.SERVICE_REFERRAL_READ)
+@secured(blp, Permission.SERVICE_REFERRAL_READ)
 def list_referrals(args):
     """The partner's inbox, or the coach's overview of the programme's referrals (newest first).
     One audit event per page, naming the referrals (and their clients) shown."""
@@ -64,9 +59,7 @@ def list_referrals(args):
 @blp.get("/service-referrals/<int:referral_id>")
 @blp.response(200, ServiceReferralDetailSchema)
 @blp.alt_response(404, description="No such referral for your organisation")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.SERVICE_REFERRAL_READ)
+@secured(blp, Permission.SERVICE_REFERRAL_READ)
 def get_referral(referral_id):
     """The referral; a partner sees only the consented part of the client's story."""
     now = utcnow()
@@ -79,9 +72,7 @@ def get_referral(referral_id):
 @blp.alt_response(404, description="No such referral for your organisation")
 @blp.alt_response(409, description="invalid_transition: not allowed from this status for your role")
 @blp.alt_response(422, description="occurred_at in the future or before the current status; missing reason")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.SERVICE_REFERRAL_UPDATE)
+@secured(blp, Permission.SERVICE_REFERRAL_UPDATE)
 def add_event(data, referral_id):
     """Report progress (partner) or cancel, hold and resume (coach)."""
     referral = service.referral_for(current_user, referral_id)
@@ -93,9 +84,7 @@ def add_event(data, referral_id):
 @blp.response(200, MessageListSchema)
 @blp.alt_response(403, description="consent_required: the client's consent to your organisation ended")
 @blp.alt_response(404, description="No such referral for your organisation")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.SERVICE_REFERRAL_READ)
+@secured(blp, Permission.SERVICE_REFERRAL_READ)
 def list_messages(referral_id):
     """The thread, oldest first; reading it marks the other side's messages as read."""
     referral = service.referral_for(current_user, referral_id)
@@ -107,9 +96,7 @@ def list_messages(referral_id):
 @blp.response(201, MessageSchema)
 @blp.alt_response(403, description="consent_required: the client's consent to your organisation ended")
 @blp.alt_response(404, description="No such referral for your organisation")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.SERVICE_REFERRAL_READ)
+@secured(blp, Permission.SERVICE_REFERRAL_READ)
 def post_message(data, referral_id):
     """Write to the other side of the referral."""
     referral = service.referral_for(current_user, referral_id)

@@ -1,9 +1,9 @@
 """`/api/v1/clients/<id>/trajectories`, `/api/v1/trajectories/...`, `/api/v1/goals/...` and
 `/api/v1/caseload`: the coach's side of the trajectory. Thin: parse, load-and-authorise, call."""
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import PageArgsSchema, api_blueprint
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
 from hub.referrals import trajectory as service
 from hub.referrals.service import client_for_coach
@@ -22,7 +22,6 @@ from hub.referrals.trajectory_schemas import (
 
 blp = api_blueprint("trajectory_api", __name__,
                     "The trajectory: phases with their history, the plan's goals, the outcome; the caseload.")
-SECURED = {"security": [{"bearer": []}]}
 NOT_YOURS = "No such client, trajectory or goal, or not your programme's (or no consent in force)"
 
 
@@ -30,9 +29,7 @@ NOT_YOURS = "No such client, trajectory or goal, or not your programme's (or no 
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, TrajectoryPageSchema)
 @blp.alt_response(404, description=NOT_YOURS)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_READ)
+@secured(blp, Permission.TRAJECTORY_READ)
 def list_trajectories(args, client_id):
     """The client's trajectories, newest first, each with its full phase history, goals and outcome."""
     now = utcnow()
@@ -46,9 +43,7 @@ def list_trajectories(args, client_id):
 @blp.alt_response(404, description=NOT_YOURS)
 @blp.alt_response(409, description="A trajectory is open still, or the handoff was never accepted")
 @blp.alt_response(422, description="A date in the future, or before the previous trajectory ended")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
+@secured(blp, Permission.TRAJECTORY_MANAGE)
 def reenter(data, client_id):
     """Re-entry: open a new trajectory for the same client, who keeps the story told before."""
     now = utcnow()
@@ -62,9 +57,7 @@ def reenter(data, client_id):
 @blp.alt_response(404, description=NOT_YOURS)
 @blp.alt_response(409, description="The trajectory is closed, or the client is in that phase already")
 @blp.alt_response(422, description="Unknown phase, or a start in the future or before the current phases")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
+@secured(blp, Permission.TRAJECTORY_MANAGE)
 def start_phase(data, trajectory_id):
     """Start a phase: the current phases end that day unless `parallel`; an earlier phase is a fall-back."""
     now = utcnow()
@@ -79,9 +72,7 @@ def start_phase(data, trajectory_id):
 @blp.alt_response(409, description="The trajectory is closed")
 @blp.alt_response(422, description="A score outside 1-10, an unknown life domain, a target not above the score, "
                                    "a deadline passed")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
+@secured(blp, Permission.TRAJECTORY_MANAGE)
 def add_goal(data, trajectory_id):
     """Add a plan goal in one life domain: score now, target score, deadline, sub-goals."""
     now = utcnow()
@@ -95,9 +86,7 @@ def add_goal(data, trajectory_id):
 @blp.alt_response(404, description=NOT_YOURS)
 @blp.alt_response(409, description="The trajectory is closed")
 @blp.alt_response(422, description="A score outside 1-10, or sub-goals of another goal")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
+@secured(blp, Permission.TRAJECTORY_MANAGE)
 def record_progress(data, goal_id):
     """Record a new score for the goal (earlier scores stay, so progress shows) and sub-goals done."""
     now = utcnow()
@@ -112,9 +101,7 @@ def record_progress(data, goal_id):
 @blp.alt_response(409, description="Closed already")
 @blp.alt_response(422, description="An exit without destination, a destination without exit, a date in the "
                                    "future or before the current phase began")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
+@secured(blp, Permission.TRAJECTORY_MANAGE)
 def close(data, trajectory_id):
     """Close the trajectory with its outcome and date."""
     now = utcnow()
@@ -126,9 +113,7 @@ def close(data, trajectory_id):
 @blp.arguments(CaseloadArgs, location="query")
 @blp.response(200, CaseloadPageSchema)
 @blp.alt_response(422, description="`coach_id` is not a coach of your programme")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.TRAJECTORY_READ)
+@secured(blp, Permission.TRAJECTORY_READ)
 def caseload(args):
     """Your clients with an open trajectory, as coach or as backup coach (marked `as_backup`):
     current phases, days in phase, open goals, next deadline; nearest deadline first."""

@@ -1,10 +1,10 @@
 """`/api/v1/reports/...`: waiting times, bottlenecks, uniform registration, the phase funnel,
 programme targets.
 Thin: parse, call the service, answer."""
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import api_blueprint
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
 from hub.reports import service
 from hub.reports.schemas import (
@@ -24,15 +24,12 @@ from hub.reports.targets import set_target
 blp = api_blueprint("reports_api", __name__,
                     "Pseudonymous reports for chain directors and coaches: waiting times, bottlenecks, "
                     "uniform registration, the phase funnel.")
-SECURED = {"security": [{"bearer": []}]}
 
 
 @blp.get("/reports/waiting-times")
 @blp.arguments(WaitingArgs, location="query")
 @blp.response(200, WaitingReportSchema)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.REPORT_READ)
+@secured(blp, Permission.REPORT_READ)
 def waiting_times(args):
     """Per partner organisation (`group_by=organisation`) or life domain (`group_by=domain`): referrals
     requested in the period, median and 90th percentile of the days from request to start of those
@@ -44,9 +41,7 @@ def waiting_times(args):
 @blp.get("/reports/bottlenecks")
 @blp.arguments(BottleneckArgs, location="query")
 @blp.response(200, BottleneckReportSchema)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.REPORT_READ)
+@secured(blp, Permission.REPORT_READ)
 def bottlenecks(args):
     """Partners ranked by client-days lost to waiting in the period (or `rank_by` partner-side days or
     escalations), split into the partner's, the client's and the municipality's side, per month."""
@@ -57,9 +52,7 @@ def bottlenecks(args):
 @blp.arguments(RegistrationArgs, location="query")
 @blp.response(200, RegistrationSchema)
 @blp.alt_response(404, description="No such exit programme, or not yours to see")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.REPORT_READ)
+@secured(blp, Permission.REPORT_READ)
 def registration(args):
     """The uniform registration of one exit programme, or of all you may see summed: expected,
     inflow, exited, dropped out, moved, other, still in a trajectory, unique clients; by gender,
@@ -71,9 +64,7 @@ def registration(args):
 @blp.arguments(PhaseFunnelArgs, location="query")
 @blp.response(200, PhaseFunnelSchema)
 @blp.alt_response(404, description="No such exit programme, or not yours to see")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.REPORT_READ)
+@secured(blp, Permission.REPORT_READ)
 def phase_funnel(args):
     """The phases as a funnel, for one exit programme or all you may see summed: per phase of the
     trajectory (contact, orientation, execution, aftercare), how many of the trajectories running in
@@ -87,9 +78,7 @@ def phase_funnel(args):
 @blp.response(200, TargetOutSchema)
 @blp.alt_response(403, description="Not a coach of this programme, nor an administrator")
 @blp.alt_response(422, description="Not an exit programme, or a year or number out of range")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.REPORT_TARGET_SET)
+@secured(blp, Permission.REPORT_TARGET_SET)
 def set_programme_target(data):
     """Set (or replace) the participants a programme expects in a calendar year."""
     return set_target(current_user, data["organisation_id"], data["year"], data["expected"], utcnow())

@@ -3,10 +3,10 @@ exercised by the coach of the client's programme. Thin: parse, load-and-authoris
 from contextlib import nullcontext
 
 from flask_babel import force_locale
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import api_blueprint
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
 from hub.referrals.service import programme_client
 from hub.rights import service
@@ -22,7 +22,6 @@ from hub.rights.schemas import (
 
 blp = api_blueprint("rights_api", __name__,
                     "The client's rights: the read log, the access request (export), erasure, the legal hold.")
-SECURED = {"security": [{"bearer": []}]}
 NOT_YOURS = "No such client, or not a client of your programme (the refusal is audited)"
 
 
@@ -35,9 +34,7 @@ def _locale(lang: str | None):
 @blp.arguments(ReadLogArgs, location="query")
 @blp.response(200, ReadLogPageSchema)
 @blp.alt_response(404, description=NOT_YOURS)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_RIGHTS)
+@secured(blp, Permission.CLIENT_RIGHTS)
 def read_log(args, client_id):
     """Who read or changed which part of the client's data, when and on what ground, newest first,
     each entry in a plain sentence (`lang`, or Accept-Language). Producing it is audited."""
@@ -50,9 +47,7 @@ def read_log(args, client_id):
 @blp.arguments(RightsLangArgs, location="query")
 @blp.response(200, ClientExportSchema)
 @blp.alt_response(404, description=NOT_YOURS)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_RIGHTS)
+@secured(blp, Permission.CLIENT_RIGHTS)
 def export(args, client_id):
     """The access request: everything the hub holds about the client, with the read log. Also when
     the client's consent was withdrawn: it is the client's right. Audited as an export."""
@@ -64,9 +59,7 @@ def export(args, client_id):
 @blp.get("/clients/<int:client_id>/rights")
 @blp.response(200, RightsStatusSchema)
 @blp.alt_response(404, description=NOT_YOURS)
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_RIGHTS)
+@secured(blp, Permission.CLIENT_RIGHTS)
 def rights(client_id):
     """Whether the client's data was erased, the legal hold, and the erasure requests."""
     return service.status(current_user, programme_client(current_user, client_id))
@@ -80,9 +73,7 @@ def rights(client_id):
                                    "and in fields.legal_hold_reason), `trajectory_open` (close it first with its "
                                    "outcome) or `already_anonymised`")
 @blp.alt_response(422, description="No reason given")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_RIGHTS)
+@secured(blp, Permission.CLIENT_RIGHTS)
 def erasure(data, client_id):
     """Record the client's request to be erased; it is carried out at once unless a legal hold applies."""
     client = programme_client(current_user, client_id)
@@ -94,9 +85,7 @@ def erasure(data, client_id):
 @blp.response(200, RightsStatusSchema)
 @blp.alt_response(404, description=NOT_YOURS)
 @blp.alt_response(422, description="No reason given")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_RIGHTS)
+@secured(blp, Permission.CLIENT_RIGHTS)
 def set_legal_hold(data, client_id):
     """Put the client's data under a legal hold (or restate its reason): no anonymisation, no erasure and
     no removal of its audit trail while it lasts."""
@@ -109,9 +98,7 @@ def set_legal_hold(data, client_id):
 @blp.response(200, RightsStatusSchema)
 @blp.alt_response(404, description=NOT_YOURS)
 @blp.alt_response(409, description="`no_legal_hold`: there is none")
-@blp.doc(**SECURED)
-@login_required
-@require(Permission.CLIENT_RIGHTS)
+@secured(blp, Permission.CLIENT_RIGHTS)
 def clear_legal_hold(client_id):
     """Lift the legal hold; an erasure request it held is carried out at once."""
     client = programme_client(current_user, client_id)
