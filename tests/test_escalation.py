@@ -3,7 +3,8 @@ import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DatabaseError
 
 from hub.auth.models import User
 from hub.clock import freeze
@@ -160,6 +161,17 @@ def test_a_second_sweep_raises_nothing_again(app, make):
     assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Escalation)) == 1
+
+
+def test_the_database_refuses_to_delete_a_referral_that_was_escalated(app, make):
+    chain = _chain(app, make)
+    _sweep(app, NOW + timedelta(days=4))
+    with app.app_context(), pytest.raises(DatabaseError, match="never deleted"):
+        db.session.execute(delete(ServiceReferral).where(ServiceReferral.id == chain["referral_id"]))
+    with app.app_context():
+        db.session.rollback()
+        assert db.session.get(ServiceReferral, chain["referral_id"]) is not None
+        assert _escalations(app, chain["referral_id"]) == [(1, "open", 1)]
 
 
 def test_a_sweep_killed_midway_leaves_nothing_half_done(app, make, monkeypatch):
