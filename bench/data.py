@@ -213,7 +213,7 @@ def _rows(world: World, first_client: int, clients: int, now: datetime, seed: in
     coach_by_programme = dict(zip(world.programmes, world.coaches, strict=True))
     referrer = world.referrers[0]
     partners, norms, open_statuses = world.partners, list(NORMS), (*NORMS, "in_progress")
-    client_rows, consent_rows, scope_rows, handoff_rows, referral_rows = [], [], [], [], []
+    client_rows, consent_rows, scope_rows, handoff_rows, referral_rows, clock_rows = [], [], [], [], [], []
     trajectory_rows, goal_rows = [], []
     today = now.date()
     referral_id = world.referrals
@@ -272,9 +272,11 @@ def _rows(world: World, first_client: int, clients: int, now: datetime, seed: in
             referral_rows.append((
                 referral_id, f"r{referral_id:031d}", client_id, programme, partner_id, domain, client_id, "sealed",
                 coach.id, stamp(requested_s), status, since, started,
-                since if sla_status is None else None, 1, False, sla_status, since if sla_status else None, 1))
-    return (client_rows, consent_rows, scope_rows, handoff_rows, referral_rows, trajectory_rows, goal_rows,
-            referral_id, stalled)
+                since if sla_status is None else None, 1, False))
+            if sla_status is not None:  # an open referral's escalation clock
+                clock_rows.append((referral_id, sla_status, since, 1, partner_id, client_id, domain, False))
+    return (client_rows, consent_rows, scope_rows, handoff_rows, referral_rows, clock_rows, trajectory_rows,
+            goal_rows, referral_id, stalled)
 
 
 TABLES = {
@@ -288,7 +290,9 @@ TABLES = {
                  "version"),
     "service_referrals": ("id", "uid", "client_id", "programme_id", "organisation_id", "domain", "consent_id", "note",
                           "requested_by_id", "requested_at", "status", "status_since", "started_at", "closed_at",
-                          "version", "urgent", "sla_status", "sla_clock_since", "sla_episode"),
+                          "version", "urgent"),
+    "sla_clocks": ("service_referral_id", "status", "since", "episode", "organisation_id", "client_id", "domain",
+                   "urgent"),
     "trajectories": ("id", "uid", "client_id", "number", "programme_id", "handoff_id", "opened_on", "opened_at",
                      "opened_by_id", "closed_on", "closed_at", "closed_by_id", "outcome"),
     "trajectory_goals": ("id", "uid", "trajectory_id", "domain", "target", "created_at", "created_by_id"),
@@ -399,7 +403,7 @@ def _analyze(world: World) -> None:
 
     with psycopg.connect(world.url, autocommit=True) as connection:
         for table in TABLES:
-            if table != "consent_scope":
+            if table not in ("consent_scope", "sla_clocks"):
                 connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                    f"(SELECT max(id) FROM {table}))")
         connection.execute("VACUUM ANALYZE")

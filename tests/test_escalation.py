@@ -31,7 +31,7 @@ def test_working_days_skip_weekends_and_dutch_holidays():
     assert subtract_working_days(after_kings_day, 1) == datetime(2027, 4, 26, 9, 0, tzinfo=AMS)
 
 
-def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem", joining=None):
+def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem", joining=None, urgent=False):
     """A referral to a partner, sent at NOW, with a coach, a partner contact and a chain director;
     `joining` another chain: a new client of the same coach, referred to the same partner."""
     if joining is None:
@@ -54,7 +54,7 @@ def _chain(app, make, partner_kind="debt_relief", municipality="Arnhem", joining
         accept_handoff(coach_user, db.session.get(Handoff, handoff_id), NOW)
         record_consent(coach_user, client_id=client_id, recipient_organisation_id=partner_org,
                        purpose="service_referral", scope=[domain.value], method="verbal", statement="ja", now=NOW)
-        referral = refer(coach_user, client_id, partner_org, domain, None, NOW)
+        referral = refer(coach_user, client_id, partner_org, domain, None, NOW, urgent=urgent)
         db.session.commit()
         return {"referral_id": referral.id, "coach": coach, "partner": partner, "director": director,
                 "programme": programme, "partner_org": partner_org}
@@ -131,16 +131,16 @@ def test_a_hold_on_the_partners_side_keeps_the_clock_running(app, make):
 
 def test_urgent_debt_relief_has_the_shorter_norm(app, make):
     """Debt relief: 4 weeks for a first conversation, 3 working days when eviction threatens."""
-    chain = _chain(app, make)
+    usual = _chain(app, make)
+    urgent = _chain(app, make, joining=usual, urgent=True)
     with app.test_request_context():
-        referral = db.session.get(ServiceReferral, chain["referral_id"])
-        record_event(db.session.get(User, chain["partner"].id), referral, Status.WAITLISTED, NOW)
+        for chain in (usual, urgent):
+            referral = db.session.get(ServiceReferral, chain["referral_id"])
+            record_event(db.session.get(User, chain["partner"].id), referral, Status.WAITLISTED, NOW)
         db.session.commit()
-    assert _sweep(app, NOW + timedelta(days=10))["level_1"] == 0  # not urgent: 20 working days
-    with app.app_context():
-        db.session.get(ServiceReferral, chain["referral_id"]).urgent = True
-        db.session.commit()
-    assert _sweep(app, NOW + timedelta(days=10, minutes=1))["level_1"] == 1
+    assert _sweep(app, NOW + timedelta(days=10))["level_1"] == 1  # Monday: 3 working days for the urgent one
+    assert [level for level, _state, _episode in _escalations(app, urgent["referral_id"])] == [1]
+    assert _escalations(app, usual["referral_id"]) == []  # not urgent: 20 working days
 
 
 def test_a_chain_directors_override_wins_for_partners_in_that_municipality(app, make):
@@ -219,6 +219,53 @@ def test_three_sweeps_at_the_same_time_raise_each_escalation_once(isolated_app):
             Notification.created_at == NOW + timedelta(days=4)))  # written by the sweeps
     assert sorted(rows) == [(r, 1) for r in sorted(referrals)]
     assert notifications == 6  # per referral: its partner's contact and its coach, once
+
+
+@pytest.mark.committed
+def test_a_status_change_during_a_sweep_closes_what_the_sweep_raised(isolated_app, monkeypatch):
+    """The partner records 'received' while a sweep is escalating that very referral: the status
+    change waits for the sweep (which holds the referral's clock) and then closes its escalation."""
+    app = isolated_app
+    make = Factory(app)
+    freeze(NOW)
+    chain = _chain(app, make)
+    raised, go_on, errors = threading.Event(), threading.Event(), []
+    notify_new = escalation._notify_new
+
+    def paused_after_raising(*args, **kwargs):
+        raised.set()
+        go_on.wait(30)
+        return notify_new(*args, **kwargs)
+
+    monkeypatch.setattr(escalation, "_notify_new", paused_after_raising)
+
+    def sweep():
+        try:
+            _sweep(app, NOW + timedelta(days=4))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    def receive():
+        try:
+            with app.test_request_context():
+                referral = db.session.get(ServiceReferral, chain["referral_id"])
+                record_event(db.session.get(User, chain["partner"].id), referral, Status.RECEIVED,
+                             NOW + timedelta(days=4, minutes=1))
+                db.session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    sweeping = threading.Thread(target=sweep)
+    sweeping.start()
+    assert raised.wait(30)
+    receiving = threading.Thread(target=receive)
+    receiving.start()
+    receiving.join(0.5)  # the status change is under way, waiting for the sweep
+    go_on.set()
+    sweeping.join(30)
+    receiving.join(30)
+    assert errors == []
+    assert _escalations(app, chain["referral_id"]) == [(1, "resolved", 1)]
 
 
 def test_the_sweep_and_the_outbox_are_scheduled_safely(app):

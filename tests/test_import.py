@@ -183,7 +183,7 @@ def test_imported_referrals_carry_the_statuses_and_events_the_live_workflow_woul
         assert [(e.from_status, e.to_status) for e in referral.events] == [
             (None, Status.REQUESTED), (Status.REQUESTED, Status.RECEIVED), (Status.RECEIVED, Status.IN_PROGRESS),
             (Status.IN_PROGRESS, Status.COMPLETED)]
-        assert (referral.sla_status, referral.sla_clock_since) == (None, None)
+        assert referral.clock is None
 
 
 def test_the_escalation_sweep_raises_nothing_for_imported_open_referrals(app, world):
@@ -196,8 +196,7 @@ def test_the_escalation_sweep_raises_nothing_for_imported_open_referrals(app, wo
         referral_row(world.programme, "D-4", partner, "2025-01-06", started="2025-02-01")]))
     with app.app_context():
         open_ones = db.session.scalars(select(ServiceReferral).where(ServiceReferral.imported_at.is_not(None))).all()
-        assert len(open_ones) == 4 and all(r.is_open and r.sla_status is None and r.sla_clock_since is None
-                                           for r in open_ones)
+        assert len(open_ones) == 4 and all(r.is_open and r.clock is None for r in open_ones)
         escalate_overdue(NOW)
         assert db.session.scalar(select(func.count()).select_from(Escalation).where(
             Escalation.service_referral_id.in_([r.id for r in open_ones]))) == 0

@@ -8,7 +8,7 @@ Each date becomes the moment that day began in the Netherlands (as the reports c
 status event, as the live workflow records them: requested, received, intake_scheduled, in_progress
 (`started_at`: the wait ends), completed or rejected (`closed_at`). A referral without an end is
 imported open, in its last status, and counts as a current wait in the reports; it has no
-escalation clock (`sla_status`/`sla_clock_since` NULL), so the sweep never raises anything for it
+escalation clock (no `sla_clocks` row), so the sweep never raises anything for it
 until a partner records a new status in the hub, from which moment its clock runs as any other.
 A row already imported with the same dates is skipped; different dates are a bad row.
 """
@@ -93,7 +93,7 @@ def import_service_referrals(raw: bytes, now: datetime) -> dict:
         referral = ServiceReferral(
             client_id=client.id, programme_id=client.programme_id, organisation_id=row.data["partner_id"],
             domain=row.data["domain"], requested_at=steps[0][1], imported_at=now, urgent=False,
-            sla_status=None, sla_clock_since=None, sla_episode=1, **_facts(steps))
+            **_facts(steps))  # no escalation clock (SlaClock): the sweep never escalates history
         previous = None
         for status, at in steps:
             referral.events.append(ServiceReferralEvent(from_status=previous, to_status=status, occurred_at=at,

@@ -37,7 +37,14 @@ from hub.notifications.models import Notification
 from hub.partners.models import Organisation
 from hub.partners.service import contact_users_by_organisation
 from hub.referrals.models import Handoff, Trajectory
-from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, SlaOverride, Status
+from hub.referrals.service_referral_models import (
+    Escalation,
+    EscalationState,
+    ServiceReferral,
+    SlaClock,
+    SlaOverride,
+    Status,
+)
 from hub.vocab import PARTNER_KINDS, LifeDomain, OrganisationKind, Role
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -89,12 +96,13 @@ def rule_for(all_rules: list[Rule], status: str, kind: str, domain: str, urgent:
 
 def is_stalled(referral: ServiceReferral, now: datetime, all_rules: list[Rule] | None = None) -> bool:
     """The same test as the sweep, for one referral (the coach's 'late' marker)."""
-    if referral.sla_status is None or referral.sla_clock_since is None:
+    clock = referral.clock
+    if clock is None or clock.status is None:
         return False
-    rule = rule_for(all_rules if all_rules is not None else current_rules(), referral.sla_status.value,
+    rule = rule_for(all_rules if all_rules is not None else current_rules(), clock.status.value,
                     referral.organisation.kind.value, referral.domain.value, referral.urgent,
                     referral.organisation.municipality)
-    return rule is not None and referral.sla_clock_since < subtract_working_days(now, rule.working_days)
+    return rule is not None and clock.since < subtract_working_days(now, rule.working_days)
 
 
 # --- the sweep -----------------------------------------------------------------------------------
@@ -166,19 +174,19 @@ def _partners_of(rule: Rule, organisations: list) -> list[int] | None:
 
 def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
     """The stalled referrals: those whose clock started before the cutoff of the first (most specific)
-    rule that matches them, chosen per row by a CASE. The statement reads only the rows some rule
-    could find stalled: per rule, a range of the service_referrals index on (status, partner, clock)
-    or (status, clock), which holds every column the statement reads: statuses, partners (the
+    rule that matches them, chosen per row by a CASE. The statement reads only the clocks some rule
+    could find stalled: per rule, a range of the sla_clocks index on (status, partner, since) or
+    (status, since), which holds every column the statement reads: statuses, partners (the
     organisations of a rule's kinds and municipality, named in the statement), domains, urgency,
     cutoff. So the cost grows with the stalled referrals, not with all open ones; SQLite reads no
-    referral's row, PostgreSQL only the stalled ones', to lock them. A referral that one rule's
+    clock's row, PostgreSQL only the stalled ones', to lock them. A referral that one rule's
     statement raised conflicts in the next and is skipped."""
-    sr, org = ServiceReferral, Organisation
+    sr, org = SlaClock, Organisation
     organisations = db.session.execute(select(org.id, org.kind, func.lower(org.municipality))).all()
     whens, narrowed = [], []
     for rule in all_rules:
         cutoff = literal(subtract_working_days(now, rule.working_days), UTCDateTime)
-        condition = [sr.sla_status.in_(rule.statuses)]
+        condition = [sr.status.in_(rule.statuses)]
         if rule.domains:
             condition.append(sr.domain.in_(rule.domains))
         if rule.urgent is not None:
@@ -189,7 +197,7 @@ def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
                 continue  # no organisation it could apply to: it matches no referral
             condition.append(sr.organisation_id.in_(partners))
         whens.append((and_(*condition), cutoff))
-        narrowed.append([*condition, sr.sla_clock_since < cutoff])
+        narrowed.append([*condition, sr.since < cutoff])
     if not narrowed:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
@@ -202,22 +210,27 @@ def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
         ranges = [and_(*narrowing) for narrowing in narrowed]
     raised = []
     for stalled_range in ranges:
-        stalled = (select(sr.id, sr.client_id, sr.organisation_id, sr.sla_episode, literal(1), sr.sla_status,
-                          literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
-                   .where(stalled_range, sr.sla_clock_since < case(*whens, else_=None),
-                          _not_raised(sr.id, sr.sla_episode, 1)))
+        stalled = (select(sr.service_referral_id, sr.client_id, sr.organisation_id, sr.episode, literal(1),
+                          sr.status, literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
+                   .where(stalled_range, sr.since < case(*whens, else_=None),
+                          _not_raised(sr.service_referral_id, sr.episode, 1)))
         raised += _insert_ignoring_duplicates(_claim(stalled, sr))
     return raised
 
 
 def _climb(now: datetime, level: int, after_working_days: int) -> list[int]:
+    """The open escalations of the level below, raised long enough ago, one level up: in the same
+    stalled episode as the referral's clock, which the statement locks as level 1 does (a status
+    change racing the sweep then waits for it, or the sweep skips the referral)."""
     previous = aliased(Escalation)
     due = (select(previous.service_referral_id, previous.client_id, previous.organisation_id, previous.episode,
                   literal(level), previous.status, literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
+           .join(SlaClock, and_(SlaClock.service_referral_id == previous.service_referral_id,
+                                SlaClock.episode == previous.episode))
            .where(previous.level == level - 1, previous.state == EscalationState.OPEN,
                   previous.raised_at < literal(subtract_working_days(now, after_working_days), UTCDateTime),
                   _not_raised(previous.service_referral_id, previous.episode, level)))
-    return _insert_ignoring_duplicates(_claim(due, previous))
+    return _insert_ignoring_duplicates(_claim(due, SlaClock))
 
 
 SWEEP_CACHE_KIB = 64 * 1024

@@ -28,9 +28,10 @@ from hub.referrals.service_referral_models import (
     RejectReason,
     ServiceReferral,
     ServiceReferralEvent,
+    SlaClock,
     Status,
 )
-from hub.referrals.workflow import OPEN, allowed_targets
+from hub.referrals.workflow import OPEN, TERMINAL, allowed_targets
 from hub.vocab import PARTNER_KINDS, PROFILE, ConsentPurpose, LifeDomain, Role
 
 # --- sending ---------------------------------------------------------------------------------
@@ -60,8 +61,8 @@ def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain,
                          name=partner.name, id=duplicate), code="duplicate_referral")
     referral = ServiceReferral(client_id=client.id, programme_id=client.programme_id, organisation_id=partner.id,
                                domain=domain, consent_id=consent.consent_id, requested_by_id=actor.id,
-                               requested_at=now, status=Status.REQUESTED, status_since=now, urgent=urgent,
-                               sla_status=Status.REQUESTED, sla_clock_since=now, sla_episode=1)
+                               requested_at=now, status=Status.REQUESTED, status_since=now, urgent=urgent)
+    referral.clock = SlaClock.started(referral, Status.REQUESTED, now)
     referral.note = note
     referral.events.append(ServiceReferralEvent(
         to_status=Status.REQUESTED, occurred_at=now, recorded_at=now, recorded_by_id=actor.id,
@@ -267,23 +268,37 @@ CLIENT_SIDE = {HoldReason.CLIENT.value, HoldReason.CONSENT.value}
 
 def _run_clock(referral: ServiceReferral, status: Status, reason: str | None, occurred_at: datetime) -> None:
     """Keep the escalation clock: a new status starts a new stalled episode; a hold on the client's
-    side pauses it (that time never counts against the partner); other holds let it run on."""
+    side pauses it (that time never counts against the partner); other holds let it run on; a closed
+    referral has none. Imported history gets a clock at its first status in the hub."""
+    clock = _locked_clock(referral)
     if status == Status.ON_HOLD:
-        if reason in CLIENT_SIDE:
-            referral.paused_at, referral.sla_status = occurred_at, None
+        if reason in CLIENT_SIDE and clock is not None:
+            clock.paused_at, clock.status = occurred_at, None
             _resolve_escalations(referral, occurred_at)
         return
-    if referral.status == Status.ON_HOLD and status == referral.held_from:  # resumed where it was
-        if referral.paused_at is not None:
-            referral.sla_clock_since += occurred_at - referral.paused_at
-            referral.sla_episode += 1
-        referral.paused_at, referral.sla_status = None, status
+    if referral.status == Status.ON_HOLD and status == referral.held_from and clock is not None:  # resumed
+        if clock.paused_at is not None:
+            clock.since += occurred_at - clock.paused_at
+            clock.episode += 1
+        clock.paused_at, clock.status = None, status
         return
     _resolve_escalations(referral, occurred_at)
-    referral.sla_episode += 1
-    referral.paused_at = None
-    referral.sla_status = status if status not in (Status.COMPLETED, Status.REJECTED, Status.CANCELLED) else None
-    referral.sla_clock_since = occurred_at
+    if status in TERMINAL:
+        referral.clock = None  # deleted (delete-orphan)
+    elif clock is None:
+        referral.clock = SlaClock.started(referral, status, occurred_at)
+    else:
+        clock.episode += 1
+        clock.paused_at, clock.status, clock.since = None, status, occurred_at
+
+
+def _locked_clock(referral: ServiceReferral) -> SlaClock | None:
+    """The referral's clock, locked before anything else is written (PostgreSQL; SQLite's
+    transactions hold the whole database). A sweep that is escalating this referral holds the clock
+    too: this waits for it, and then sees (and resolves) what it raised. A sweep that comes later
+    skips the clock until this transaction ends."""
+    return db.session.scalars(select(SlaClock).where(SlaClock.service_referral_id == referral.id)
+                              .with_for_update().execution_options(populate_existing=True)).one_or_none()
 
 
 def _resolve_escalations(referral: ServiceReferral, at: datetime) -> None:
