@@ -1,5 +1,10 @@
 """Escalation of stalled referrals: norms in working days, the ladder, and exactly once."""
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -219,6 +224,58 @@ def test_three_sweeps_at_the_same_time_raise_each_escalation_once(isolated_app):
             Notification.created_at == NOW + timedelta(days=4)))  # written by the sweeps
     assert sorted(rows) == [(r, 1) for r in sorted(referrals)]
     assert notifications == 6  # per referral: its partner's contact and its coach, once
+
+
+KILLED_SWEEP = """
+import sys, time
+from datetime import datetime
+from config import Config
+from hub import create_app
+from hub.referrals import escalation
+
+instance, url, raised_marker, as_of = sys.argv[1:]
+app = create_app(Config(env="test", testing=True, instance_path=instance, database_url=url))
+
+def stuck_after_raising(*args, **kwargs):
+    open(raised_marker, "w").close()
+    time.sleep(600)
+
+escalation._notify_new = stuck_after_raising
+with app.app_context():
+    escalation.escalate_overdue(datetime.fromisoformat(as_of))
+"""
+
+
+@pytest.mark.committed
+def test_a_sweep_process_killed_midway_loses_nothing_and_doubles_nothing(isolated_app, tmp_path):
+    """The scheduler process is SIGKILLed after the sweep's inserts, before its commit: the database
+    drops them with the connection; the next sweep raises each escalation once and tells everyone."""
+    app = isolated_app
+    make = Factory(app)
+    freeze(NOW)
+    first = _chain(app, make)
+    referrals = [first["referral_id"], *(_chain(app, make, joining=first)["referral_id"] for _ in range(4))]
+    marker, as_of = tmp_path / "raised", NOW + timedelta(days=4)
+    process = subprocess.Popen([sys.executable, "-c", KILLED_SWEEP, app.instance_path,  # noqa: S603 - our own code
+                                app.config["SQLALCHEMY_DATABASE_URI"], str(marker), as_of.isoformat()],
+                               cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        for _ in range(600):
+            if marker.exists() or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists(), "the sweep process never got as far as raising"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    assert all(_escalations(app, referral) == [] for referral in referrals)
+    assert _sweep(app, as_of) == {"level_1": 5, "level_2": 0, "level_3": 0}
+    assert _sweep(app, as_of) == {"level_1": 0, "level_2": 0, "level_3": 0}
+    assert all(_escalations(app, referral) == [(1, "open", 1)] for referral in referrals)
+    with app.app_context():
+        told = db.session.execute(select(Notification.user_id, func.count()).group_by(Notification.user_id)
+                                  .where(Notification.created_at == as_of)).all()
+    assert sorted(told) == sorted([(first["partner"].id, 1), (first["coach"].id, 1)])
 
 
 @pytest.mark.committed
