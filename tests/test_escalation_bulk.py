@@ -1,5 +1,5 @@
-"""The sweep at scale (bench/run.py measures it): one statement per rule over the index, a rerun that
-claims nothing, one notification per person per sweep. Here: the same answers as one
+"""The sweep at scale (bench/run.py measures it): set-based statements over the clocks' indexes, a
+rerun that claims nothing, one notification per person per sweep. Here: the same answers as one
 referral at a time would give."""
 import re
 from datetime import timedelta
@@ -107,3 +107,20 @@ def test_a_coach_whose_trajectory_with_the_client_closed_is_not_told(app, make):
         db.session.commit()
     assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
     assert set(_told_at(app, NOW + timedelta(days=4))) == {chain["partner"].id}
+
+
+def test_a_deactivated_coach_is_no_longer_told_but_the_backup_coach_is(app, make):
+    from hub.auth.models import User
+    from hub.referrals.models import Handoff, Trajectory
+
+    chain = _chain(app, make)
+    backup = make.user("coach", organisation_id=chain["programme"])
+    with app.app_context():
+        trajectory = db.session.scalar(select(Trajectory).join(ServiceReferral, ServiceReferral.client_id ==
+                                                               Trajectory.client_id)
+                                       .where(ServiceReferral.id == chain["referral_id"]))
+        db.session.get(Handoff, trajectory.handoff_id).backup_coach_id = backup.id
+        db.session.get(User, chain["coach"].id).active = False  # the coach left the programme
+        db.session.commit()
+    assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
+    assert set(_told_at(app, NOW + timedelta(days=4))) == {backup.id, chain["partner"].id}

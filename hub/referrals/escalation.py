@@ -361,11 +361,15 @@ def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
     digests = _digests(escalation_ids)
     if not digests:
         return
-    locales = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_(digests))).all())
+    # the people told, in their own language; an account that was deactivated (a coach who left) is not
+    locales = dict(db.session.execute(select(User.id, User.locale).where(
+        User.id.in_(digests), User.active.is_(True))).all())
     default_locale = current_app.config["HUB"].default_locale
     notifications = []
     for user_id, digest in sorted(digests.items()):
-        with force_locale(locales.get(user_id) or default_locale):
+        if user_id not in locales:
+            continue
+        with force_locale(locales[user_id] or default_locale):
             notifications.append((user_id, *_worded(digest)))
     _write_notifications(now, notifications)
 
