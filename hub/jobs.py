@@ -12,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from hub.auth.service import prune_login_attempts
 from hub.clock import utcnow
 from hub.extensions import db
 from hub.notifications.service import deliver_outbox
@@ -30,6 +31,7 @@ JOBS: dict[str, tuple[Callable[[datetime], object], dict]] = {
     "aftercare_reminders": (aftercare_reminders, {"hours": 6}),  # once per client, coach and month
     "mark_stale_entries": (mark_stale_entries, {"hours": 1}),
     "apply_retention": (apply_retention, {"days": 1}),  # anonymisation, held erasures, audit removal
+    "prune_login_attempts": (prune_login_attempts, {"days": 1}),  # source addresses kept 30 days
 }
 
 

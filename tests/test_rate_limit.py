@@ -209,3 +209,20 @@ def test_the_refusal_says_when_to_try_again(make, client):
     refused = login(client, coach.email, coach.password, totp_now(coach))
     assert refused.get_json()["error"]["message"] .endswith("Probeer het over 10 minuten opnieuw.")
     assert refused.headers["Retry-After"] == str(10 * 60)
+
+
+def test_sign_in_attempts_and_their_addresses_are_deleted_after_thirty_days(app, make, client):
+    from sqlalchemy import select
+
+    from hub.auth.models import LoginAttempt
+    from hub.auth.service import prune_login_attempts
+    from hub.extensions import db
+
+    coach = make.user("coach")
+    fail(client, coach.email, 1, address="192.0.2.77")
+    clock.freeze(NOW + timedelta(days=29))
+    fail(client, coach.email, 1, address="192.0.2.88")
+    with app.app_context():
+        assert prune_login_attempts(NOW + timedelta(days=30, seconds=1)) == 1
+        kept = db.session.scalars(select(LoginAttempt.source_address)).all()
+    assert kept == ["192.0.2.88"]

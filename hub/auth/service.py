@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
@@ -193,6 +193,18 @@ BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_LONGEST = timedelta(hours=1)
 # An address counts as the owner's own when a full sign-in to the account came from it this recently.
 KNOWN_ADDRESS_DAYS = 30
+
+
+# Sign-in attempts (an account hash, the source address) are kept this long: far beyond the longest
+# window the limits count (a day), long enough to look into an attack afterwards; then deleted.
+LOGIN_ATTEMPTS_KEPT = timedelta(days=30)
+
+
+def prune_login_attempts(now: datetime) -> int:
+    """The scheduler's daily job: delete the sign-in attempts older than LOGIN_ATTEMPTS_KEPT."""
+    deleted = db.session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < now - LOGIN_ATTEMPTS_KEPT))
+    db.session.commit()
+    return deleted.rowcount
 
 
 def _is_known_address(email: str, address: str, now: datetime) -> bool:
