@@ -181,23 +181,23 @@ def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
     cutoff. So the cost grows with the stalled referrals, not with all open ones; SQLite reads no
     clock's row, PostgreSQL only the stalled ones', to lock them. A referral that one rule's
     statement raised conflicts in the next and is skipped."""
-    sr, org = SlaClock, Organisation
+    clock, org = SlaClock, Organisation
     organisations = db.session.execute(select(org.id, org.kind, func.lower(org.municipality))).all()
     whens, narrowed = [], []
     for rule in all_rules:
         cutoff = literal(subtract_working_days(now, rule.working_days), UTCDateTime)
-        condition = [sr.status.in_(rule.statuses)]
+        condition = [clock.status.in_(rule.statuses)]
         if rule.domains:
-            condition.append(sr.domain.in_(rule.domains))
+            condition.append(clock.domain.in_(rule.domains))
         if rule.urgent is not None:
-            condition.append(sr.urgent.is_(rule.urgent))
+            condition.append(clock.urgent.is_(rule.urgent))
         partners = _partners_of(rule, organisations)
         if partners is not None:
             if not partners:
                 continue  # no organisation it could apply to: it matches no referral
-            condition.append(sr.organisation_id.in_(partners))
+            condition.append(clock.organisation_id.in_(partners))
         whens.append((and_(*condition), cutoff))
-        narrowed.append([*condition, sr.since < cutoff])
+        narrowed.append([*condition, clock.since < cutoff])
     if not narrowed:
         return []
     if db.session.get_bind().dialect.name == "postgresql":
@@ -210,11 +210,11 @@ def _raise_level_one(now: datetime, all_rules: list[Rule]) -> list[int]:
         ranges = [and_(*narrowing) for narrowing in narrowed]
     raised = []
     for stalled_range in ranges:
-        stalled = (select(sr.service_referral_id, sr.client_id, sr.organisation_id, sr.episode, literal(1),
-                          sr.status, literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
-                   .where(stalled_range, sr.since < case(*whens, else_=None),
-                          _not_raised(sr.service_referral_id, sr.episode, 1)))
-        raised += _insert_ignoring_duplicates(_claim(stalled, sr))
+        stalled = (select(clock.service_referral_id, clock.client_id, clock.organisation_id, clock.episode, literal(1),
+                          clock.status, literal(now, UTCDateTime), literal(EscalationState.OPEN.value))
+                   .where(stalled_range, clock.since < case(*whens, else_=None),
+                          _not_raised(clock.service_referral_id, clock.episode, 1)))
+        raised += _insert_ignoring_duplicates(_claim(stalled, clock))
     return raised
 
 
