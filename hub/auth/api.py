@@ -1,10 +1,11 @@
 """`/api/v1/auth/*`: sign in with password and TOTP for a bearer token; sign out."""
 from flask import g, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import api_blueprint
 from hub.audit.models import AuditAction
 from hub.audit.service import record
+from hub.auth.permissions import signed_in
 from hub.auth.schemas import LoginSchema, MeSchema, TokenSchema
 from hub.auth.service import sign_in_api
 from hub.auth.sessions import end_session, idle_timeout
@@ -31,8 +32,7 @@ def login(credentials):
 @blp.post("/auth/logout")
 @blp.response(204)
 @blp.alt_response(401, description="No valid token")
-@blp.doc(security=[{"bearer": []}])
-@login_required
+@signed_in(blp)
 def logout():
     """End this token at once."""
     end_session(g.auth_session, utcnow())
@@ -43,8 +43,7 @@ def logout():
 @blp.get("/auth/me")
 @blp.response(200, MeSchema)
 @blp.alt_response(401, description="No valid token")
-@blp.doc(security=[{"bearer": []}])
-@login_required
+@signed_in(blp)
 def me():
     """Who this token belongs to."""
     return current_user

@@ -84,3 +84,11 @@ def secured(blp, permission: Permission):
     def decorator(view):
         return blp.doc(**BEARER)(login_required(require(permission)(view)))
     return decorator
+
+
+def signed_in(blp):
+    """An API operation for any signed-in user, about their own account or token: documented as
+    needing a bearer token, refused without one (401)."""
+    def decorator(view):
+        return blp.doc(**BEARER)(login_required(view))
+    return decorator

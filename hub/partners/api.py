@@ -1,10 +1,10 @@
 """`/api/v1/organisations` and the directory: the register, each entry with its services and fixed
 contacts, the search for a client with its "why not" reasons, and keeping one's own entry current."""
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from hub.api import api_blueprint, paginate
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
 from hub.errors import NotFound
 from hub.extensions import db
@@ -35,16 +35,12 @@ from hub.partners.service import create_organisation, entry_detail, organisation
 
 blp = api_blueprint("partners_api", __name__, "Organisations and the directory (sociale kaart): services, "
                                               "fixed contacts, measured waiting, search.")
-TOKEN = [{"bearer": []}]
-
 
 @blp.get("/organisations")
 @blp.arguments(OrganisationFilterSchema, location="query")
 @blp.response(200, OrganisationPageSchema)
 @blp.alt_response(401, description="No valid token")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.ORGANISATION_READ)
+@secured(blp, Permission.ORGANISATION_READ)
 def list_organisations(args):
     """Organisations, filtered by kind, life domain, municipality (seat) or name, with measured waiting."""
     page, per_page = args.pop("page"), args.pop("per_page")
@@ -57,9 +53,7 @@ def list_organisations(args):
 @blp.response(201, OrganisationDetailSchema)
 @blp.alt_response(403, description="Only admins register organisations")
 @blp.alt_response(409, description="Already registered in that municipality")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.ORGANISATION_MANAGE)
+@secured(blp, Permission.ORGANISATION_MANAGE)
 def create(data):
     """Register an organisation (admins). A partner kind serves its default life domains at once."""
     organisation = create_organisation(actor=current_user, **data)
@@ -69,9 +63,7 @@ def create(data):
 @blp.get("/organisations/<int:organisation_id>")
 @blp.response(200, OrganisationDetailSchema)
 @blp.alt_response(404, description="No such organisation")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.ORGANISATION_READ)
+@secured(blp, Permission.ORGANISATION_READ)
 def show(organisation_id: int):
     """One directory entry: services, fixed contacts, declared and measured waiting, staleness."""
     organisation = find(Organisation, organisation_id)
@@ -85,9 +77,7 @@ def show(organisation_id: int):
 @blp.response(200, OrganisationDetailSchema)
 @blp.alt_response(403, description="Not this user's organisation")
 @blp.alt_response(404, description="No such organisation")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.DIRECTORY_EDIT)
+@secured(blp, Permission.DIRECTORY_EDIT)
 def put_contacts(data, organisation_id: int):
     """Name the fixed contact person and the backup (replaces both; leave out `backup` to have none)."""
     organisation = organisation_for_edit(current_user, organisation_id)
@@ -100,9 +90,7 @@ def put_contacts(data, organisation_id: int):
 @blp.response(200, OrganisationDetailSchema)
 @blp.alt_response(403, description="Not this user's organisation")
 @blp.alt_response(404, description="No such organisation")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.DIRECTORY_EDIT)
+@secured(blp, Permission.DIRECTORY_EDIT)
 def confirm(organisation_id: int):
     """Confirm the entry is current: no longer stale, for another 90 days."""
     organisation = organisation_for_edit(current_user, organisation_id)
@@ -117,9 +105,7 @@ def confirm(organisation_id: int):
 @blp.alt_response(403, description="Not this user's organisation")
 @blp.alt_response(404, description="No such organisation")
 @blp.alt_response(409, description="duplicate_service: the organisation has a service by that name")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.DIRECTORY_EDIT)
+@secured(blp, Permission.DIRECTORY_EDIT)
 def add_service(data, organisation_id: int):
     """Add a service to one's own organisation's entry."""
     organisation = organisation_for_edit(current_user, organisation_id)
@@ -132,9 +118,7 @@ def add_service(data, organisation_id: int):
 @blp.alt_response(403, description="Not this user's organisation")
 @blp.alt_response(404, description="No such service")
 @blp.alt_response(409, description="duplicate_service: the organisation has a service by that name")
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.DIRECTORY_EDIT)
+@secured(blp, Permission.DIRECTORY_EDIT)
 def patch_service(data, service_id: int):
     """Change some fields of a service (e.g. the expected wait, or `status: inactive`)."""
     service = service_for_edit(current_user, service_id)
@@ -144,9 +128,7 @@ def patch_service(data, service_id: int):
 @blp.get("/directory/search")
 @blp.arguments(SearchArgsSchema, location="query")
 @blp.response(200, SearchPageSchema)
-@blp.doc(security=TOKEN)
-@login_required
-@require(Permission.ORGANISATION_READ)
+@secured(blp, Permission.ORGANISATION_READ)
 def directory_search(args):
     """Partners for a client: narrowed by life domain, kind and municipality; judged on legal position,
     gender, age, languages and an active addiction, with the reasons a partner does not fit. Fitting

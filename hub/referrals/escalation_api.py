@@ -1,11 +1,11 @@
 """`GET /api/v1/escalations`: stalled referrals, for the people who must act on them."""
-from flask_login import current_user, login_required
+from flask_login import current_user
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from hub.api import PageArgsSchema, PageSchema, api_blueprint, paginate
 from hub.audit.service import record_listing
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, secured
 from hub.extensions import db
 from hub.partners.models import Organisation
 from hub.referrals.service_referral_models import Escalation, EscalationState, ServiceReferral, Status
@@ -55,9 +55,7 @@ def escalations_query(user, state: EscalationState | None):
 @blp.get("/escalations")
 @blp.arguments(EscalationArgs, location="query")
 @blp.response(200, EscalationPageSchema)
-@blp.doc(security=[{"bearer": []}])
-@login_required
-@require(Permission.ESCALATION_READ)
+@secured(blp, Permission.ESCALATION_READ)
 def list_escalations(args):
     """Escalations you must act on or know of, filtered by `state` (open, resolved). One audit event
     per page, naming the escalations (and their clients) shown."""
