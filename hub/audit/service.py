@@ -28,6 +28,21 @@ def record(tag: str, action: AuditAction, result: AuditResult = AuditResult.SUCC
     return event
 
 
+def success_event(tag: str, action: AuditAction, *, object_type: str | None = None, object_id: object = None,
+                  client_id: int | None = None, ground: str | None = None, detail: str | None = None,
+                  user=None) -> dict:
+    """The row of a success event, as `record` would write it, for `record_all`."""
+    return _fields(tag, action, AuditResult.SUCCESS, object_type=object_type, object_id=object_id,
+                   client_id=client_id, ground=ground, detail=detail, user=user)
+
+
+def record_all(events: list[dict]) -> None:
+    """Write success events (rows from `success_event`) in one INSERT, without an ORM object each: for
+    the hot write paths (the handoff). Like `record` of a success, part of the request's transaction."""
+    if events:
+        db.session.execute(_INSERT_EVENTS, events)
+
+
 def _fields(tag: str, action: AuditAction, result: AuditResult, *, object_type, object_id, client_id, ground,
             detail, user) -> dict:
     in_request = has_request_context()
@@ -56,10 +71,10 @@ def record_list(tag: str, *, object_type: str, shown: list[tuple[object, int | N
     fields = _fields(tag, AuditAction.SEARCH, AuditResult.SUCCESS, object_type=object_type, object_id=None,
                      client_id=None, ground=None, user=user,
                      detail=f"{described} page={page} per_page={per_page} shown={len(shown)}".strip()[:200])
-    event_id = db.session.execute(insert(AuditEvent).values(fields).returning(AuditEvent.id)).scalar_one()
+    event_id = db.session.execute(_INSERT_EVENT_RETURNING_ID, fields).scalar_one()
     subjects = {str(object_id): client_id for object_id, client_id in shown}
     if subjects:
-        db.session.execute(insert(AuditEventSubject), [
+        db.session.execute(_INSERT_SUBJECTS, [
             {"event_id": event_id, "object_id": object_id, "client_id": client_id}
             for object_id, client_id in subjects.items()])
     return event_id
@@ -70,6 +85,13 @@ def record_listing(tag: str, listing: dict, *, object_type: str, filters: dict, 
     (before they are turned into dicts for the answer)."""
     return record_list(tag, object_type=object_type, shown=[(row.id, row.client_id) for row in listing["items"]],
                        filters=filters, page=listing["page"], per_page=listing["per_page"], user=user)
+
+
+# Built once, run with each row as parameters: an INSERT built with `.values(row)` in every request cost
+# ~0.2 ms of CPU to build and look up in the compiled cache, five times what running it costs.
+_INSERT_EVENTS = insert(AuditEvent.__table__)
+_INSERT_EVENT_RETURNING_ID = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+_INSERT_SUBJECTS = insert(AuditEventSubject.__table__)
 
 
 def keep_even_if_refused(row) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.auth.models import User
@@ -52,6 +52,26 @@ def notify(user: User, subject, body, dedupe_key: str | None = None) -> Notifica
     except IntegrityError:
         return None
     return notification
+
+
+def notify_all(recipients: list[tuple[int, str | None]], subject, body) -> None:
+    """`notify` for several users at once, `recipients` given as (user id, locale): one INSERT, no ORM
+    object each (the handoff tells every coach of the programme). Each worded in the recipient's language."""
+    if not recipients:
+        return
+    default_locale = current_app.config["HUB"].default_locale
+    worded: dict[str, tuple[str, str]] = {}
+    rows = []
+    for user_id, locale in recipients:
+        locale = locale or default_locale
+        if locale not in worded:
+            with force_locale(locale):
+                worded[locale] = (str(subject), str(body))
+        rows.append({"user_id": user_id, "subject": worded[locale][0], "body": worded[locale][1]})
+    db.session.execute(_INSERT_NOTIFICATIONS, rows)
+
+
+_INSERT_NOTIFICATIONS = insert(Notification.__table__)  # built once: building costs more than running it
 
 
 def _claim(now: datetime) -> list[int]:
