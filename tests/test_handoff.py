@@ -161,6 +161,28 @@ def test_accepting_twice_is_a_conflict(client, api_login, make, coach, programme
     assert again.status_code == 409
 
 
+def test_when_another_coach_accepted_the_handoff_meanwhile_the_later_accept_is_a_conflict(
+        client, api_login, make, coach, programme, monkeypatch):
+    """Two coaches accepting at once both find it open; the handoff's version column refuses the
+    later write, and that is a 409 to reload, not a server error."""
+    from sqlalchemy import update
+
+    import hub.referrals.service as service
+
+    handoff_id, _ = make.handoff(programme_id=programme)
+    check = service._require_status
+
+    def accepted_meanwhile(handoff, expected):
+        check(handoff, expected)
+        table = Handoff.__table__
+        db.session.execute(update(table).where(table.c.id == handoff.id).values(version=table.c.version + 1))
+
+    monkeypatch.setattr(service, "_require_status", accepted_meanwhile)
+    response = client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=api_login(coach))
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["error"]["code"] == "conflict"
+
+
 def test_a_coach_of_another_programme_cannot_accept_or_read(client, api_login, make, programme):
     handoff_id, client_id = make.handoff(programme_id=programme)
     stranger = make.user("coach")  # another exit programme
