@@ -115,7 +115,7 @@ def test_the_handoff_is_all_or_nothing_when_a_late_step_fails(app, make, referre
     def explode(*args, **kwargs):
         raise HubError("the audit store is unavailable")
 
-    monkeypatch.setattr(service, "notify_all", explode)
+    monkeypatch.setattr(service, "write_notifications", explode)
     make.user("coach", organisation_id=programme)  # so that a notification is attempted
     with app.test_request_context():
         data = HandoffCreateSchema().load(handoff_body(programme))

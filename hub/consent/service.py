@@ -140,7 +140,7 @@ def audit_recorded(actor: User, consent: Consent) -> None:
 def recorded_event(consent_id: int, client_id: int, purpose: ConsentPurpose, recipient_organisation_id: int) -> dict:
     """What the audit event of a recorded consent says (`record`'s arguments, without the actor)."""
     return {"tag": "consent:consent:recorded", "action": AuditAction.CREATE, "object_type": "consent",
-            "object_id": consent_id, "client_id": client_id,
+            "object_id": str(consent_id), "client_id": client_id,
             "detail": f"{ConsentPurpose(purpose).value} -> organisation {recipient_organisation_id}"}
 
 

@@ -54,11 +54,9 @@ def notify(user: User, subject, body, dedupe_key: str | None = None) -> Notifica
     return notification
 
 
-def notify_all(recipients: list[tuple[int, str | None]], subject, body) -> None:
-    """`notify` for several users at once, `recipients` given as (user id, locale): one INSERT, no ORM
-    object each (the handoff tells every coach of the programme). Each worded in the recipient's language."""
-    if not recipients:
-        return
+def notification_rows(recipients: list[tuple[int, str | None]], subject, body) -> list[dict]:
+    """`notify` for several users at once, `recipients` given as (user id, locale), each worded in
+    the recipient's own language: the rows for `write_notifications` (no ORM object each)."""
     default_locale = current_app.config["HUB"].default_locale
     worded: dict[str, tuple[str, str]] = {}
     rows = []
@@ -68,7 +66,13 @@ def notify_all(recipients: list[tuple[int, str | None]], subject, body) -> None:
             with force_locale(locale):
                 worded[locale] = (str(subject), str(body))
         rows.append({"user_id": user_id, "subject": worded[locale][0], "body": worded[locale][1]})
-    db.session.execute(_INSERT_NOTIFICATIONS, rows)
+    return rows
+
+
+def write_notifications(rows: list[dict]) -> None:
+    """Rows from `notification_rows` into the outbox in one INSERT, in the caller's transaction."""
+    if rows:
+        db.session.execute(_INSERT_NOTIFICATIONS, rows)
 
 
 _INSERT_NOTIFICATIONS = insert(Notification.__table__)  # built once: building costs more than running it

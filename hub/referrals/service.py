@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, Select, and_, case, insert, select
+from sqlalchemy import Row, Select, and_, bindparam, case, insert, select
 
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record, record_all, success_event
@@ -17,7 +17,7 @@ from hub.consent.service import Decision, checked_scope, decide, recorded_event,
 from hub.crypto import new_uid
 from hub.errors import Conflict, Invalid, NotFound
 from hub.extensions import db
-from hub.notifications.service import notify, notify_all
+from hub.notifications.service import notification_rows, notify, write_notifications
 from hub.partners.models import Organisation
 from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain, Trajectory
 from hub.vocab import ConsentMethod, ConsentPurpose, OrganisationKind, Role, Urgency
@@ -36,10 +36,11 @@ class SubmittedHandoff:
 def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
     """One transaction: a client, a consent, a story and a handoff, or nothing.
 
-    Everything is checked before the first row is written. The rows are append-only and nothing in
-    the request reads them back, so they are written with one Core INSERT per table (ids by
-    RETURNING), not through the ORM's unit of work, whose flush cost more CPU than everything else in
-    the request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU)."""
+    Everything is checked, sealed and worded before the first row is written, so that the writing
+    (and on SQLite the database's one write lock, hub/__init__.py) lasts as short as it can. The rows
+    are append-only and nothing in the request reads them back: one Core INSERT per table (ids by
+    RETURNING), not the ORM's unit of work, whose flush cost more CPU than everything else in the
+    request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU)."""
     programme, coaches = _programme_and_coaches(data["to_organisation_id"])
     if programme is None or programme.kind != OrganisationKind.EXIT_PROGRAMME:
         raise Invalid(_("Hand clients over to an exit programme."),
@@ -50,48 +51,55 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
     valid_until = given.get("valid_until")
     scope = checked_scope(recipient_known=True, scope=given["scope"], statement=given["statement"], valid_from=now,
                           valid_until=valid_until)
-    client_id = _insert_client(programme.id, person, story["summary"], data.get("safe_contact"), now)
+    client = _client_row(programme.id, person, story["summary"], data.get("safe_contact"), now)
     statement = given["statement"].strip()
-    consent_id = _insert_returning_id(Consent, {
-        "client_id": client_id, "recipient_organisation_id": programme.id, "purpose": ConsentPurpose.HANDOFF,
-        "method": ConsentMethod(given["method"]), "statement": statement, "statement_hash": statement_hash(statement),
-        "recorded_by_id": actor.id, "recorded_by_organisation_id": actor.organisation_id, "recorded_at": now,
-        "valid_from": now, "valid_until": valid_until})
-    db.session.execute(_INSERT_CONSENT_SCOPE, [{"consent_id": consent_id, "item": item} for item in scope])
-    domains = story.get("domains", [])
-    if domains:
-        uids = [new_uid() for _entry in domains]
-        db.session.execute(_INSERT_STORY_DOMAINS, [
-            {"uid": uid, "client_id": client_id, "domain": entry["domain"], "score": entry.get("score"),
-             "wish": entry.get("wish"), "notes": StoryDomain.notes.seal(uid, entry.get("notes")), "updated_at": now}
-            for uid, entry in zip(uids, domains, strict=True)])
+    consent = {"recipient_organisation_id": programme.id, "purpose": ConsentPurpose.HANDOFF,
+               "method": ConsentMethod(given["method"]), "statement": statement,
+               "statement_hash": statement_hash(statement), "recorded_by_id": actor.id,
+               "recorded_by_organisation_id": actor.organisation_id, "recorded_at": now, "valid_from": now,
+               "valid_until": valid_until}
+    domains = []
+    for entry in story.get("domains", []):
+        uid = new_uid()
+        domains.append({"uid": uid, "domain": entry["domain"], "score": entry.get("score"), "wish": entry.get("wish"),
+                        "notes": StoryDomain.notes.seal(uid, entry.get("notes")), "updated_at": now})
     handoff_uid = new_uid()
-    handoff_id = _insert_returning_id(Handoff, {
-        "uid": handoff_uid, "client_id": client_id, "consent_id": consent_id,
-        "from_organisation_id": actor.organisation_id, "from_user_id": actor.id, "to_organisation_id": programme.id,
-        "urgency": data["urgency"], "safety_concerns": Handoff.safety_concerns.seal(handoff_uid,
-                                                                                   data.get("safety_concerns")),
-        "status": HandoffStatus.SUBMITTED, "submitted_at": now, "version": 1})
-    record_all([
-        success_event(**recorded_event(consent_id, client_id, ConsentPurpose.HANDOFF, programme.id), user=actor),
-        success_event("referrals:handoff:submitted", AuditAction.CREATE, object_type="handoff", object_id=handoff_id,
-                      client_id=client_id, user=actor, ground=f"consent:{consent_id}")])
+    handoff = {"uid": handoff_uid, "from_organisation_id": actor.organisation_id, "from_user_id": actor.id,
+               "to_organisation_id": programme.id, "urgency": data["urgency"],
+               "safety_concerns": Handoff.safety_concerns.seal(handoff_uid, data.get("safety_concerns")),
+               "status": HandoffStatus.SUBMITTED, "submitted_at": now, "version": 1}
     subject = _l("Urgent: new handoff waiting") if data["urgency"] == Urgency.HIGH else _l("New handoff waiting")
-    notify_all(coaches, subject,
-               _l("A new client was handed over to your programme. Open the intake queue in the hub."))
+    notifications = notification_rows(
+        coaches, subject, _l("A new client was handed over to your programme. Open the intake queue in the hub."))
+    consent_recorded = success_event("consent:consent:recorded", AuditAction.CREATE, user=actor)
+    submitted = success_event("referrals:handoff:submitted", AuditAction.CREATE, user=actor)
+
+    client_id = _insert_returning_id(Client, client)
+    consent_id = _insert_returning_id(Consent, {**consent, "client_id": client_id})
+    db.session.execute(_INSERT_CONSENT_SCOPE, [{"consent_id": consent_id, "item": item} for item in scope])
+    if domains:
+        db.session.execute(_INSERT_STORY_DOMAINS, [{**domain, "client_id": client_id} for domain in domains])
+    handoff_id = _insert_returning_id(Handoff, {**handoff, "client_id": client_id, "consent_id": consent_id})
+    record_all([
+        {**consent_recorded, **recorded_event(consent_id, client_id, ConsentPurpose.HANDOFF, programme.id)},
+        {**submitted, "object_type": "handoff", "object_id": str(handoff_id), "client_id": client_id,
+         "ground": f"consent:{consent_id}"}])
+    write_notifications(notifications)
     return SubmittedHandoff(handoff_id, client_id, programme.name)
 
 
 def _programme_and_coaches(organisation_id: int) -> tuple[Row | None, list[tuple[int, str | None]]]:
     """The organisation (kind, name) and its active coaches as (id, locale): one query."""
-    rows = db.session.execute(
-        select(Organisation.id, Organisation.kind, Organisation.name, User.id.label("coach_id"), User.locale)
-        .outerjoin(User, and_(User.organisation_id == Organisation.id, User.role == Role.COACH,
-                              User.active.is_(True)))
-        .where(Organisation.id == organisation_id).order_by(User.id)).all()
+    rows = db.session.execute(_PROGRAMME_AND_COACHES, {"organisation_id": organisation_id}).all()
     if not rows:
         return None, []
     return rows[0], [(row.coach_id, row.locale) for row in rows if row.coach_id is not None]
+
+
+_PROGRAMME_AND_COACHES = (
+    select(Organisation.id, Organisation.kind, Organisation.name, User.id.label("coach_id"), User.locale)
+    .outerjoin(User, and_(User.organisation_id == Organisation.id, User.role == Role.COACH, User.active.is_(True)))
+    .where(Organisation.id == bindparam("organisation_id")).order_by(User.id))
 
 
 def _coaches(programme_id: int) -> list[User]:
@@ -99,17 +107,16 @@ def _coaches(programme_id: int) -> list[User]:
         User.organisation_id == programme_id, User.role == Role.COACH, User.active.is_(True))))
 
 
-def _insert_client(programme_id: int, person: dict, summary: str, safe_contact: dict | None, now: datetime) -> int:
+def _client_row(programme_id: int, person: dict, summary: str, safe_contact: dict | None, now: datetime) -> dict:
     uid = new_uid()
-    return _insert_returning_id(Client, {
-        "uid": uid, "programme_id": programme_id, "alias": Client.alias.seal(uid, person["alias"]),
-        "gender": person["gender"], "birth_year": person.get("birth_year"), "languages": person.get("languages", []),
-        "municipality_of_residence": person.get("municipality_of_residence"),
-        "municipality_of_work": person.get("municipality_of_work"), "legal_status": person["legal_status"],
-        "target_groups": sorted(set(person.get("target_groups", []))),
-        "safe_contact": Client.seal_safe_contact(uid, safe_contact),
-        "story_summary": Client.story_summary.seal(uid, summary),
-        "created_at": now})
+    return {"uid": uid, "programme_id": programme_id, "alias": Client.alias.seal(uid, person["alias"]),
+            "gender": person["gender"], "birth_year": person.get("birth_year"),
+            "languages": person.get("languages", []),
+            "municipality_of_residence": person.get("municipality_of_residence"),
+            "municipality_of_work": person.get("municipality_of_work"), "legal_status": person["legal_status"],
+            "target_groups": sorted(set(person.get("target_groups", []))),
+            "safe_contact": Client.seal_safe_contact(uid, safe_contact),
+            "story_summary": Client.story_summary.seal(uid, summary), "created_at": now}
 
 
 def _insert_returning_id(model, values: dict) -> int:
