@@ -58,6 +58,16 @@ def test_a_handoff_writes_its_consent_for_its_client_audits_both_and_tells_the_c
         assert events["referrals:handoff:submitted"].object_id == str(handoff.id)
         assert events["referrals:handoff:submitted"].ground == f"consent:{consent.id}"
         assert db.session.scalar(select(func.count()).where(Notification.user_id == coach.id)) == 1
+        # every sealed value opens in its own row
+        client_row = db.session.get(Client, handoff.client_id)
+        assert client_row.alias == "Roos" and client_row.safe_contact["times"] == "na 14:00"
+        assert client_row.story_summary.startswith("Werkt sinds 2019")
+        assert [(d.domain, d.score, d.notes) for d in client_row.story_domains] == [
+            ("finances", 2, "Schulden bij de pooier"), ("housing", 3, "Woont boven de club")]
+        assert handoff.safety_concerns.startswith("Pooier") and consent.statement
+        assert [item for item in consent.scope] == ["contact", "finances", "housing", "story"]
+        notification = db.session.scalar(select(Notification).where(Notification.user_id == coach.id))
+        assert notification.body and notification.email_status == "pending" and notification.created_at
 
 
 def test_each_request_gets_its_own_validation_errors(client, api_login, referrer, programme, app):
@@ -106,16 +116,19 @@ def test_a_handoff_to_an_organisation_that_is_not_an_exit_programme_saves_nothin
 
 
 def test_the_handoff_is_all_or_nothing_when_a_late_step_fails(app, make, referrer, programme, monkeypatch):
-    """A failure after the client and story were written leaves nothing behind."""
-    import hub.referrals.service as service
+    """A failure after every row was written (and before the commit) leaves nothing behind."""
     from hub.clock import utcnow
     from hub.errors import HubError
+    from hub.referrals import handoff_writes, service
     from hub.referrals.schemas import HandoffCreateSchema
 
-    def explode(*args, **kwargs):
+    write = handoff_writes.write
+
+    def write_then_fail(rows):
+        write(rows)
         raise HubError("the audit store is unavailable")
 
-    monkeypatch.setattr(service, "write_notifications", explode)
+    monkeypatch.setattr(handoff_writes, "write", write_then_fail)
     make.user("coach", organisation_id=programme)  # so that a notification is attempted
     with app.test_request_context():
         data = HandoffCreateSchema().load(handoff_body(programme))

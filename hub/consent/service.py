@@ -137,10 +137,11 @@ def audit_recorded(actor: User, consent: Consent) -> None:
            user=actor)
 
 
-def recorded_event(consent_id: int, client_id: int, purpose: ConsentPurpose, recipient_organisation_id: int) -> dict:
+def recorded_event(consent_id: int | None, client_id: int | None, purpose: ConsentPurpose,
+                   recipient_organisation_id: int) -> dict:
     """What the audit event of a recorded consent says (`record`'s arguments, without the actor)."""
     return {"tag": "consent:consent:recorded", "action": AuditAction.CREATE, "object_type": "consent",
-            "object_id": str(consent_id), "client_id": client_id,
+            "object_id": None if consent_id is None else str(consent_id), "client_id": client_id,
             "detail": f"{ConsentPurpose(purpose).value} -> organisation {recipient_organisation_id}"}
 
 

@@ -7,18 +7,18 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, Select, and_, bindparam, case, insert, select
+from sqlalchemy import Row, Select, and_, bindparam, case, select
 
 from hub.audit.models import AuditAction, AuditResult
-from hub.audit.service import record, record_all, success_event
+from hub.audit.service import record, success_event
 from hub.auth.models import User
-from hub.consent.models import Consent, ConsentScope
 from hub.consent.service import Decision, checked_scope, decide, recorded_event, statement_hash
 from hub.crypto import new_uid
 from hub.errors import Conflict, Invalid, NotFound
 from hub.extensions import db
-from hub.notifications.service import notification_rows, notify, write_notifications
+from hub.notifications.service import notification_rows, notify
 from hub.partners.models import Organisation
+from hub.referrals import handoff_writes
 from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain, Trajectory
 from hub.vocab import ConsentMethod, ConsentPurpose, OrganisationKind, Role, Urgency
 
@@ -40,7 +40,8 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
     (and on SQLite the database's one write lock, hub/__init__.py) lasts as short as it can. The rows
     are append-only and nothing in the request reads them back: one Core INSERT per table (ids by
     RETURNING), not the ORM's unit of work, whose flush cost more CPU than everything else in the
-    request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU)."""
+    request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU); on PostgreSQL all of
+    them in one statement (`handoff_writes`)."""
     programme, coaches = _programme_and_coaches(data["to_organisation_id"])
     if programme is None or programme.kind != OrganisationKind.EXIT_PROGRAMME:
         raise Invalid(_("Hand clients over to an exit programme."),
@@ -71,20 +72,11 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
     subject = _l("Urgent: new handoff waiting") if data["urgency"] == Urgency.HIGH else _l("New handoff waiting")
     notifications = notification_rows(
         coaches, subject, _l("A new client was handed over to your programme. Open the intake queue in the hub."))
-    consent_recorded = success_event("consent:consent:recorded", AuditAction.CREATE, user=actor)
-    submitted = success_event("referrals:handoff:submitted", AuditAction.CREATE, user=actor)
-
-    client_id = _insert_returning_id(Client, client)
-    consent_id = _insert_returning_id(Consent, {**consent, "client_id": client_id})
-    db.session.execute(_INSERT_CONSENT_SCOPE, [{"consent_id": consent_id, "item": item} for item in scope])
-    if domains:
-        db.session.execute(_INSERT_STORY_DOMAINS, [{**domain, "client_id": client_id} for domain in domains])
-    handoff_id = _insert_returning_id(Handoff, {**handoff, "client_id": client_id, "consent_id": consent_id})
-    record_all([
-        {**consent_recorded, **recorded_event(consent_id, client_id, ConsentPurpose.HANDOFF, programme.id)},
-        {**submitted, "object_type": "handoff", "object_id": str(handoff_id), "client_id": client_id,
-         "ground": f"consent:{consent_id}"}])
-    write_notifications(notifications)
+    handoff_id, client_id = handoff_writes.write(handoff_writes.HandoffRows(
+        client=client, consent=consent, scope=scope, domains=domains, handoff=handoff,
+        consent_recorded=success_event(**recorded_event(None, None, ConsentPurpose.HANDOFF, programme.id), user=actor),
+        submitted=success_event("referrals:handoff:submitted", AuditAction.CREATE, object_type="handoff", user=actor),
+        notifications=notifications, now=now))
     return SubmittedHandoff(handoff_id, client_id, programme.name)
 
 
@@ -117,19 +109,6 @@ def _client_row(programme_id: int, person: dict, summary: str, safe_contact: dic
             "target_groups": sorted(set(person.get("target_groups", []))),
             "safe_contact": Client.seal_safe_contact(uid, safe_contact),
             "story_summary": Client.story_summary.seal(uid, summary), "created_at": now}
-
-
-def _insert_returning_id(model, values: dict) -> int:
-    """One row into the model's table (by column name), without the ORM; returns its id."""
-    return db.session.execute(_INSERTS_RETURNING_ID[model], values).scalar_one()
-
-
-# Built once: an INSERT made with `.values(row)` for every request cost ~0.2 ms of CPU each to build and
-# find in the compiled cache, five times what executing a prepared one with the row as parameters costs.
-_INSERTS_RETURNING_ID = {model: insert(model.__table__).returning(model.__table__.c.id)
-                         for model in (Client, Consent, Handoff)}
-_INSERT_CONSENT_SCOPE = insert(ConsentScope.__table__)
-_INSERT_STORY_DOMAINS = insert(StoryDomain.__table__)
 
 
 def handoff_for(user: User, handoff_id: int) -> Handoff:
