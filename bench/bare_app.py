@@ -1,6 +1,7 @@
 """The stack's own limit: a bare Flask endpoint that does one raw INSERT per request, on the same
 database (BENCH_DATABASE_URL) and under the same gunicorn settings as the hub. On SQLite it opens its
-connections the way the hub does (WAL, busy_timeout, BEGIN IMMEDIATE), so both pay the same for a write.
+connections the way the hub does (WAL, busy_timeout, BEGIN IMMEDIATE: the hub takes the lock before a
+transaction's first write, which here is its only statement), so both pay the same for a write.
 
     gunicorn -w 2 -b 127.0.0.1:8001 bench.bare_app:app
 """

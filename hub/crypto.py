@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import uuid
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -92,19 +93,34 @@ class RowBound:
     row's encrypted fields use as associated data."""
 
     def __init__(self, **kwargs):
-        import uuid
-
         self.uid = kwargs.pop("uid", None) or uuid.uuid4().hex
         super().__init__(**kwargs)
 
 
-def encrypted_field(stored_attribute: str, context: str) -> property:
+def new_uid() -> str:
+    """A row identity for `RowBound` rows written without the ORM (Core INSERTs)."""
+    return uuid.uuid4().hex
+
+
+class EncryptedField(property):
+    """A plain-text property over a column that holds the value encrypted, bound to this row; on the
+    class, `seal(uid, value)` gives the stored form for a row written without the ORM."""
+
+    def __init__(self, stored_attribute: str, context: str):
+        def read(row) -> str | None:
+            stored = getattr(row, stored_attribute)
+            return None if stored is None else key_ring().decrypt(stored, f"{context}:{row.uid}")
+
+        def write(row, value: str | None) -> None:
+            setattr(row, stored_attribute, self.seal(row.uid, value))
+
+        super().__init__(read, write, doc=f"{context}, encrypted at rest")
+        self.context = context
+
+    def seal(self, uid: str, value: str | None) -> str | None:
+        return None if value is None else key_ring().encrypt(value, f"{self.context}:{uid}")
+
+
+def encrypted_field(stored_attribute: str, context: str) -> EncryptedField:
     """A plain-text property over a column that holds the value encrypted, bound to this row."""
-    def read(row) -> str | None:
-        stored = getattr(row, stored_attribute)
-        return None if stored is None else key_ring().decrypt(stored, f"{context}:{row.uid}")
-
-    def write(row, value: str | None) -> None:
-        setattr(row, stored_attribute, None if value is None else key_ring().encrypt(value, f"{context}:{row.uid}"))
-
-    return property(read, write, doc=f"{context}, encrypted at rest")
+    return EncryptedField(stored_attribute, context)

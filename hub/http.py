@@ -7,6 +7,7 @@ from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import escape
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from hub.audit.service import write_durable_events
@@ -87,16 +88,26 @@ def handle_unexpected(error: Exception) -> Response:
     return error_response(500, "internal_error", _default_message(500))
 
 
+def concurrent_change() -> Response:
+    log.warning("conflicting write on %s %s", request.method, request.path)
+    return error_response(409, "conflict", _("Someone changed this at the same time. Reload and try again."))
+
+
+def handle_stale_data(_error: StaleDataError) -> Response:
+    """A row changed by another request since this one read it (its version column no longer matches,
+    e.g. two coaches accepting one handoff at once): a conflict, not an error. The request's work
+    rolls back (`finish_transaction`)."""
+    return concurrent_change()
+
+
 def finish_transaction(response: Response) -> Response:
     """Commit the request's work once, at the end; roll it back on any error response."""
     if response.status_code < 400:
         try:
             db.session.commit()
-        except IntegrityError:
+        except (IntegrityError, StaleDataError):
             db.session.rollback()
-            log.warning("conflicting write on %s %s", request.method, request.path)
-            response = error_response(409, "conflict", _("Someone changed this at the same time. Reload and "
-                                                         "try again."))
+            response = concurrent_change()
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("commit failed on %s %s", request.method, request.path)
@@ -126,6 +137,7 @@ def security_headers(response: Response) -> Response:
 def init_app(app: Flask, production: bool) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(HubError, handle_hub_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(security_headers)
     app.after_request(finish_transaction)  # runs first: after_request functions run in reverse

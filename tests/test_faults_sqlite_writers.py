@@ -2,8 +2,9 @@
 
 Eight writers, each with its own connection, for a bounded time:
 six referrers hand clients over and read their lists, two coaches accept what arrives (and race each
-other for the same handoffs). The hub begins every transaction with BEGIN IMMEDIATE and waits up to
-busy_timeout (hub/__init__.py), so a writer waits its turn instead of failing. Every answer must be
+other for the same handoffs). The hub takes SQLite's write lock with BEGIN IMMEDIATE before a
+transaction's first write and waits up to busy_timeout (hub/__init__.py), so a writer waits its turn
+instead of failing. Every answer must be
 a 2xx or an expected 409 (a handoff the other coach accepted first), and every 201 must be in the
 database exactly once.
 

@@ -58,6 +58,16 @@ def test_a_handoff_writes_its_consent_for_its_client_audits_both_and_tells_the_c
         assert events["referrals:handoff:submitted"].object_id == str(handoff.id)
         assert events["referrals:handoff:submitted"].ground == f"consent:{consent.id}"
         assert db.session.scalar(select(func.count()).where(Notification.user_id == coach.id)) == 1
+        # every sealed value opens in its own row
+        client_row = db.session.get(Client, handoff.client_id)
+        assert client_row.alias == "Roos" and client_row.safe_contact["times"] == "na 14:00"
+        assert client_row.story_summary.startswith("Werkt sinds 2019")
+        assert [(d.domain, d.score, d.notes) for d in client_row.story_domains] == [
+            ("finances", 2, "Schulden bij de pooier"), ("housing", 3, "Woont boven de club")]
+        assert handoff.safety_concerns.startswith("Pooier") and consent.statement
+        assert [item for item in consent.scope] == ["contact", "finances", "housing", "story"]
+        notification = db.session.scalar(select(Notification).where(Notification.user_id == coach.id))
+        assert notification.body and notification.email_status == "pending" and notification.created_at
 
 
 def test_each_request_gets_its_own_validation_errors(client, api_login, referrer, programme, app):
@@ -106,16 +116,19 @@ def test_a_handoff_to_an_organisation_that_is_not_an_exit_programme_saves_nothin
 
 
 def test_the_handoff_is_all_or_nothing_when_a_late_step_fails(app, make, referrer, programme, monkeypatch):
-    """A failure after the client and story were written leaves nothing behind."""
-    import hub.referrals.service as service
+    """A failure after every row was written (and before the commit) leaves nothing behind."""
     from hub.clock import utcnow
     from hub.errors import HubError
+    from hub.referrals import handoff_writes, service
     from hub.referrals.schemas import HandoffCreateSchema
 
-    def explode(*args, **kwargs):
+    write = handoff_writes.write
+
+    def write_then_fail(rows):
+        write(rows)
         raise HubError("the audit store is unavailable")
 
-    monkeypatch.setattr(service, "notify", explode)
+    monkeypatch.setattr(handoff_writes, "write", write_then_fail)
     make.user("coach", organisation_id=programme)  # so that a notification is attempted
     with app.test_request_context():
         data = HandoffCreateSchema().load(handoff_body(programme))
@@ -159,6 +172,28 @@ def test_accepting_twice_is_a_conflict(client, api_login, make, coach, programme
     assert client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers).status_code == 200
     again = client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers)
     assert again.status_code == 409
+
+
+def test_when_another_coach_accepted_the_handoff_meanwhile_the_later_accept_is_a_conflict(
+        client, api_login, make, coach, programme, monkeypatch):
+    """Two coaches accepting at once both find it open; the handoff's version column refuses the
+    later write, and that is a 409 to reload, not a server error."""
+    from sqlalchemy import update
+
+    import hub.referrals.service as service
+
+    handoff_id, _ = make.handoff(programme_id=programme)
+    check = service._require_status
+
+    def accepted_meanwhile(handoff, expected):
+        check(handoff, expected)
+        table = Handoff.__table__
+        db.session.execute(update(table).where(table.c.id == handoff.id).values(version=table.c.version + 1))
+
+    monkeypatch.setattr(service, "_require_status", accepted_meanwhile)
+    response = client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=api_login(coach))
+    assert response.status_code == 409, response.get_json()
+    assert response.get_json()["error"]["code"] == "conflict"
 
 
 def test_a_coach_of_another_programme_cannot_accept_or_read(client, api_login, make, programme):

@@ -234,6 +234,23 @@ def test_the_overview_shows_open_referrals_with_what_is_late(client, chain, api_
     assert [r["id"] for r in inbox["items"]] == [referral_id]
 
 
+def test_the_overview_answers_exactly_what_its_documented_schema_describes(client, chain, app):
+    """The list is answered without marshmallow (hub.api.json_ready): the same JSON as its schema's dump."""
+    from hub.extensions import db
+    from hub.referrals.service_referral_models import ServiceReferral
+    from hub.referrals.service_referral_schemas import ServiceReferralSummarySchema
+    from hub.referrals.service_referrals import summary
+
+    referral_id = refer(client, chain).get_json()["id"]
+    assert client.post(f"/api/v1/service-referrals/{referral_id}/events", headers=chain["partner_headers"],
+                json={"status": "rejected", "reason": "not_eligible"}).status_code == 201
+    [listed] = client.get("/api/v1/service-referrals", headers=chain["coach_headers"]).get_json()["items"]
+    with app.app_context():
+        documented = ServiceReferralSummarySchema().dump(summary(db.session.get(ServiceReferral, referral_id),
+                                                                 utcnow()))
+    assert listed == documented and listed["closed_at"] and listed["reject_reason"] == "not_eligible"
+
+
 def test_after_a_withdrawal_the_partner_no_longer_reads_the_coachs_notes(client, chain):
     referral_id = refer(client, chain).get_json()["id"]
     client.post(f"/api/v1/consents/{chain['consent_id']}/withdraw", headers=chain["coach_headers"],

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import insert
+from sqlalchemy import Integer, String, bindparam, func, insert, select, true
+from sqlalchemy.dialects import postgresql
 
 from hub.audit.models import AuditAction, AuditEvent, AuditEventSubject, AuditResult
 from hub.clock import utcnow
@@ -26,6 +27,21 @@ def record(tag: str, action: AuditAction, result: AuditResult = AuditResult.SUCC
     else:
         db.session.add(event)
     return event
+
+
+def success_event(tag: str, action: AuditAction, *, object_type: str | None = None, object_id: object = None,
+                  client_id: int | None = None, ground: str | None = None, detail: str | None = None,
+                  user=None) -> dict:
+    """The row of a success event, as `record` would write it, for `record_all`."""
+    return _fields(tag, action, AuditResult.SUCCESS, object_type=object_type, object_id=object_id,
+                   client_id=client_id, ground=ground, detail=detail, user=user)
+
+
+def record_all(events: list[dict]) -> None:
+    """Write success events (rows from `success_event`) in one INSERT, without an ORM object each: for
+    the hot write paths (the handoff). Like `record` of a success, part of the request's transaction."""
+    if events:
+        db.session.execute(_INSERT_EVENTS, events)
 
 
 def _fields(tag: str, action: AuditAction, result: AuditResult, *, object_type, object_id, client_id, ground,
@@ -56,10 +72,13 @@ def record_list(tag: str, *, object_type: str, shown: list[tuple[object, int | N
     fields = _fields(tag, AuditAction.SEARCH, AuditResult.SUCCESS, object_type=object_type, object_id=None,
                      client_id=None, ground=None, user=user,
                      detail=f"{described} page={page} per_page={per_page} shown={len(shown)}".strip()[:200])
-    event_id = db.session.execute(insert(AuditEvent).values(fields).returning(AuditEvent.id)).scalar_one()
     subjects = {str(object_id): client_id for object_id, client_id in shown}
+    if subjects and db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(_INSERT_EVENT_WITH_SUBJECTS, {
+            **fields, "object_ids": list(subjects), "client_ids": list(subjects.values())}).scalars().first()
+    event_id = db.session.execute(_INSERT_EVENT_RETURNING_ID, fields).scalar_one()
     if subjects:
-        db.session.execute(insert(AuditEventSubject), [
+        db.session.execute(_INSERT_SUBJECTS, [
             {"event_id": event_id, "object_id": object_id, "client_id": client_id}
             for object_id, client_id in subjects.items()])
     return event_id
@@ -70,6 +89,33 @@ def record_listing(tag: str, listing: dict, *, object_type: str, filters: dict, 
     (before they are turned into dicts for the answer)."""
     return record_list(tag, object_type=object_type, shown=[(row.id, row.client_id) for row in listing["items"]],
                        filters=filters, page=listing["page"], per_page=listing["per_page"], user=user)
+
+
+# Built once, run with each row as parameters: an INSERT built with `.values(row)` in every request cost
+# ~0.2 ms of CPU to build and look up in the compiled cache, five times what running it costs.
+_INSERT_EVENTS = insert(AuditEvent.__table__)
+_INSERT_EVENT_RETURNING_ID = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+_INSERT_SUBJECTS = insert(AuditEventSubject.__table__)
+
+
+def _event_with_subjects_statement():
+    """PostgreSQL: a list read's event and its subjects in one statement (the event's INSERT in a WITH,
+    the subjects from two arrays), one round trip instead of an INSERT and a batch of 25: ~1 ms less on
+    a page of 25 (bench/profile.py)."""
+    events, subjects = AuditEvent.__table__, AuditEventSubject.__table__
+    event = (insert(events).values({column.name: bindparam(column.name, type_=column.type)
+                                    for column in events.c if column.name != "id"})
+             .returning(events.c.id).cte("event"))
+    shown = (func.unnest(bindparam("object_ids", type_=postgresql.ARRAY(String)),
+                         bindparam("client_ids", type_=postgresql.ARRAY(Integer)))
+             .table_valued("object_id", "client_id").render_derived(name="shown"))
+    return (insert(subjects).from_select(["event_id", "object_id", "client_id"],
+                                         select(event.c.id, shown.c.object_id, shown.c.client_id)
+                                         .select_from(event.join(shown, true())))
+            .returning(subjects.c.event_id))
+
+
+_INSERT_EVENT_WITH_SUBJECTS = _event_with_subjects_statement()
 
 
 def keep_even_if_refused(row) -> None:

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from hub.audit.service import execute_even_if_refused
 from hub.auth.models import AuthSession, User
@@ -41,8 +41,7 @@ def start_session(user: User, kind: str, now: datetime, source_address: str | No
 
 def resolve_session(kind: str, secret: str, now: datetime) -> AuthSession | None:
     """The open session for this secret, touched; None when unknown, ended or expired."""
-    session = db.session.scalar(
-        select(AuthSession).where(AuthSession.secret_hash == _hash(secret), AuthSession.kind == kind))
+    session = db.session.scalar(_SESSION_BY_SECRET, {"secret_hash": _hash(secret), "kind": kind})
     if session is None or not session.user.active:
         return None
     if not session.is_valid(now, idle_timeout()):
@@ -55,6 +54,11 @@ def resolve_session(kind: str, secret: str, now: datetime) -> AuthSession | None
     if now - session.last_seen_at >= TOUCH_INTERVAL:
         session.last_seen_at = now
     return session
+
+
+# Built once (every request runs it): building the select anew cost more than running it.
+_SESSION_BY_SECRET = select(AuthSession).where(AuthSession.secret_hash == bindparam("secret_hash"),
+                                               AuthSession.kind == bindparam("kind"))
 
 
 def end_session(session: AuthSession, now: datetime, reason: str = "logout") -> None:

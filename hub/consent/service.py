@@ -96,23 +96,9 @@ def new_consent(actor: User, *, recipient_organisation_id: int, purpose: Consent
     """A checked consent record, for its client (`client_id` or `client`) still to be set and not yet in
     the session: a caller writing more rows with it (the handoff) flushes them all at once, then calls
     `audit_recorded`. Raises Invalid, naming the fields, when the consent cannot be recorded."""
-    problems: dict[str, list[str]] = {}
-    if db.session.get(Organisation, recipient_organisation_id) is None:
-        problems["recipient_organisation_id"] = [_("There is no such organisation.")]
-    items = sorted(set(scope))
-    if not items:
-        problems["scope"] = [_("Choose at least one thing the client agrees to share.")]
-    unknown = [item for item in items if item not in SCOPE_ITEMS]
-    if unknown:
-        problems["scope"] = [_("Unknown: %(items)s.", items=", ".join(unknown))]
-    if not statement.strip():
-        problems["statement"] = [_("Record the text the client agreed to.")]
     valid_from = valid_from or now
-    if valid_until is not None and valid_until <= valid_from:
-        problems["valid_until"] = [_("The consent must end after it begins.")]
-    if problems:
-        raise Invalid(_("The consent could not be recorded: %(names)s.", names=", ".join(sorted(problems))),
-                      fields=problems)
+    items = checked_scope(recipient_known=db.session.get(Organisation, recipient_organisation_id) is not None,
+                          scope=scope, statement=statement, valid_from=valid_from, valid_until=valid_until)
     consent = Consent(recipient_organisation_id=recipient_organisation_id,
                       purpose=ConsentPurpose(purpose), method=ConsentMethod(method), statement=statement.strip(),
                       statement_hash=statement_hash(statement.strip()), recorded_by_id=actor.id,
@@ -122,11 +108,41 @@ def new_consent(actor: User, *, recipient_organisation_id: int, purpose: Consent
     return consent
 
 
+def checked_scope(*, recipient_known: bool, scope: list[str], statement: str, valid_from: datetime,
+                  valid_until: datetime | None) -> list[str]:
+    """The consent's scope items, sorted, once the consent is known to be recordable; raises Invalid,
+    naming the fields, when it is not."""
+    problems: dict[str, list[str]] = {}
+    if not recipient_known:
+        problems["recipient_organisation_id"] = [_("There is no such organisation.")]
+    items = sorted(set(scope))
+    if not items:
+        problems["scope"] = [_("Choose at least one thing the client agrees to share.")]
+    unknown = [item for item in items if item not in SCOPE_ITEMS]
+    if unknown:
+        problems["scope"] = [_("Unknown: %(items)s.", items=", ".join(unknown))]
+    if not statement.strip():
+        problems["statement"] = [_("Record the text the client agreed to.")]
+    if valid_until is not None and valid_until <= valid_from:
+        problems["valid_until"] = [_("The consent must end after it begins.")]
+    if problems:
+        raise Invalid(_("The consent could not be recorded: %(names)s.", names=", ".join(sorted(problems))),
+                      fields=problems)
+    return items
+
+
 def audit_recorded(actor: User, consent: Consent) -> None:
     """The audit event of a consent just recorded (flushed: it names the consent's id)."""
-    record("consent:consent:recorded", AuditAction.CREATE, object_type="consent", object_id=consent.id,
-           client_id=consent.client_id, user=actor, detail=f"{consent.purpose.value} -> organisation "
-                                                          f"{consent.recipient_organisation_id}")
+    record(**recorded_event(consent.id, consent.client_id, consent.purpose, consent.recipient_organisation_id),
+           user=actor)
+
+
+def recorded_event(consent_id: int | None, client_id: int | None, purpose: ConsentPurpose,
+                   recipient_organisation_id: int) -> dict:
+    """What the audit event of a recorded consent says (`record`'s arguments, without the actor)."""
+    return {"tag": "consent:consent:recorded", "action": AuditAction.CREATE, "object_type": "consent",
+            "object_id": None if consent_id is None else str(consent_id), "client_id": client_id,
+            "detail": f"{ConsentPurpose(purpose).value} -> organisation {recipient_organisation_id}"}
 
 
 def withdraw_consent(actor: User, consent: Consent, reason: str, now: datetime,

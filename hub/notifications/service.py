@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.auth.models import User
@@ -54,6 +54,30 @@ def notify(user: User, subject, body, dedupe_key: str | None = None) -> Notifica
     return notification
 
 
+def notification_rows(recipients: list[tuple[int, str | None]], subject, body) -> list[dict]:
+    """`notify` for several users at once, `recipients` given as (user id, locale), each worded in
+    the recipient's own language: the rows for `write_notifications` (no ORM object each)."""
+    default_locale = current_app.config["HUB"].default_locale
+    worded: dict[str, tuple[str, str]] = {}
+    rows = []
+    for user_id, locale in recipients:
+        locale = locale or default_locale
+        if locale not in worded:
+            with force_locale(locale):
+                worded[locale] = (str(subject), str(body))
+        rows.append({"user_id": user_id, "subject": worded[locale][0], "body": worded[locale][1]})
+    return rows
+
+
+def write_notifications(rows: list[dict]) -> None:
+    """Rows from `notification_rows` into the outbox in one INSERT, in the caller's transaction."""
+    if rows:
+        db.session.execute(_INSERT_NOTIFICATIONS, rows)
+
+
+_INSERT_NOTIFICATIONS = insert(Notification.__table__)  # built once: building costs more than running it
+
+
 def _claim(now: datetime) -> list[int]:
     """Claim up to BATCH due notifications for this process; committed before any e-mail is sent."""
     db.session.execute(update(Notification).where(Notification.email_status == "sending",
@@ -62,9 +86,8 @@ def _claim(now: datetime) -> list[int]:
     due = (select(Notification.id)
            .where(Notification.email_status == "pending",
                   or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
-           .order_by(Notification.id).limit(BATCH))
-    if db.session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+           .order_by(Notification.id).limit(BATCH)
+           .with_for_update(skip_locked=True))  # SQLite: its write lock, taken before the select (hub/__init__.py)
     ids = list(db.session.scalars(due))
     if ids:
         db.session.execute(update(Notification).where(Notification.id.in_(ids))

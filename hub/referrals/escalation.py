@@ -157,7 +157,8 @@ def _anti_joins_probe_the_unique_key():
 
 def _claim(statement, *of):
     """PostgreSQL: lock the rows this sweep works on, skipping those another sweep holds.
-    SQLite: every transaction already began with BEGIN IMMEDIATE (hub/__init__.py)."""
+    SQLite: the sweep's first INSERT takes the database's one write lock (hub/__init__.py), held
+    until it commits."""
     if db.session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update(skip_locked=True, of=of)
     return statement

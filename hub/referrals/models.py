@@ -81,7 +81,12 @@ class Client(RowBound, db.Model):
 
     @safe_contact.setter
     def safe_contact(self, value: dict) -> None:
-        self._safe_contact_json = json.dumps(value, ensure_ascii=False) if value else None
+        self.safe_contact_sealed = Client.seal_safe_contact(self.uid, value)
+
+    @staticmethod
+    def seal_safe_contact(uid: str, value: dict | None) -> str | None:
+        """The stored form of the safe-contact rules of the client with row identity `uid`."""
+        return Client._safe_contact_json.seal(uid, json.dumps(value, ensure_ascii=False) if value else None)
 
 
 class StoryDomain(RowBound, db.Model):

@@ -1,7 +1,8 @@
 """`/api/v1/clients/<id>/service-referrals`, `/api/v1/service-referrals/...` and their messages."""
+from flask import jsonify
 from flask_login import current_user
 
-from hub.api import api_blueprint, paginate
+from hub.api import api_blueprint, json_ready, paginate
 from hub.audit.service import record_listing
 from hub.auth.permissions import Permission, secured
 from hub.clock import utcnow
@@ -52,8 +53,8 @@ def list_referrals(args):
     page = paginate(query, args["page"], args["per_page"], db.session)
     record_listing("referrals:service_referrals:listed", page, object_type="service_referral",
                    filters={name: args.get(name) for name in ("status", "organisation_id", "client_id", "open")})
-    page["items"] = [service.summary(r, now) for r in page["items"]]
-    return page
+    page["items"] = [json_ready(service.summary(r, now)) for r in page["items"]]
+    return jsonify(page)  # as ServiceReferralPageSchema would dump it (json_ready); documented by it
 
 
 @blp.get("/service-referrals/<int:referral_id>")

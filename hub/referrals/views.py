@@ -96,7 +96,7 @@ def new_handoff():
             status = error.status
         else:
             flash(_("Handoff %(id)s is sent to %(programme)s. Its status shows here.", id=handoff.id,
-                    programme=handoff.to_organisation.name), "info")
+                    programme=handoff.programme_name), "info")
             return redirect(url_for("referrals.handoffs"))
     programmes = db.session.execute(
         select(Organisation.id, Organisation.name, Organisation.municipality)

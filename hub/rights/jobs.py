@@ -10,7 +10,7 @@
 A legal hold on a client stops all three for that client.
 
 A plain function of `now`, idempotent (what is done no longer matches), claiming its rows with
-FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite: every transaction begins IMMEDIATE), committing per
+FOR UPDATE SKIP LOCKED (on SQLite: its write lock, taken before the select), committing per
 batch so a long first run does not hold locks for long.
 """
 from __future__ import annotations
@@ -49,9 +49,9 @@ def years_before(moment: datetime, years: int) -> datetime:
 
 
 def _claim(statement, *of):
-    if db.session.get_bind().dialect.name == "postgresql":
-        return statement.with_for_update(skip_locked=True, of=of)
-    return statement
+    """Lock the rows this job works on, skipping those another scheduler holds (PostgreSQL); SQLite cannot
+    say FOR UPDATE and takes its write lock before the select instead (hub/__init__.py)."""
+    return statement.with_for_update(skip_locked=True, of=of)
 
 
 def expired_clients(now: datetime, months: int):
