@@ -4,12 +4,15 @@ referral at a time would give."""
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import event, func, select, text
 
 from hub.extensions import db
 from hub.notifications.models import Notification
+from hub.referrals import escalation
+from hub.referrals.escalation import escalate_overdue
 from hub.referrals.service_referral_models import Escalation, ServiceReferral
-from tests.conftest import NOW
+from tests.conftest import NOW, TEST_DATABASE_URL
 from tests.test_escalation import _chain, _sweep
 
 
@@ -124,3 +127,42 @@ def test_a_deactivated_coach_is_no_longer_told_but_the_backup_coach_is(app, make
         db.session.commit()
     assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
     assert set(_told_at(app, NOW + timedelta(days=4))) == {backup.id, chain["partner"].id}
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="the plans of PostgreSQL")
+def test_the_sweep_asks_escalated_yet_with_one_probe_of_the_unique_key(app, make):
+    """Whatever the planner believes of the escalations (here: none, as after a quiet spell), each
+    "escalated yet?" of the sweep's statements is a probe of uq_escalations_once: another index, or a
+    scan, would be read once per stalled referral, growing with each row the statement inserts."""
+    first = _chain(app, make)
+    for _ in range(3):
+        _chain(app, make, joining=first)
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("INSERT INTO ESCALATIONS"):
+            statements.append((statement, parameters))
+
+    with app.app_context():
+        db.session.execute(text("ANALYZE escalations"))
+        db.session.commit()
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            escalate_overdue(NOW + timedelta(days=30))  # level 1, then (stalled long enough) levels 2 and 3
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        db.session.rollback()
+        assert len(statements) == 3
+        with escalation._probing_the_unique_key():
+            connection = db.session.connection()
+            plans = ["\n".join(connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
+                     for statement, parameters in statements]
+        db.session.rollback()
+    for plan in plans:
+        lines = plan.splitlines()
+        probes = [number for number, line in enumerate(lines) if "on escalations escalations_done" in line]
+        assert probes, plan
+        for number in probes:  # the probe uses the unique key, given the referral and the episode
+            assert "uq_escalations_once" in lines[number], plan
+            condition = lines[number + 1]
+            assert "Index Cond" in condition and "service_referral_id =" in condition and "episode =" in condition, plan

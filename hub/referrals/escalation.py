@@ -22,7 +22,21 @@ import holidays
 from flask import current_app, g, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, bindparam, case, cast, exists, func, insert, literal, or_, select, text, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -125,34 +139,36 @@ _DONE = Escalation.__table__.alias("escalations_done")  # made once: an ORM alia
 
 def _not_raised(referral_id, episode, level):
     """Not escalated yet at this level in this episode: a rerun then claims and inserts nothing (the
-    unique key still settles a race between sweeps)."""
-    return ~exists().where(_DONE.c.service_referral_id == referral_id, _DONE.c.episode == episode,
-                           _DONE.c.level == level)
+    unique key still settles a race between sweeps).
 
-
-# The planner settings that leave the anti-join `_not_raised` one probe of uq_escalations_once per
-# candidate. Left to itself, PostgreSQL estimates the escalations from statistics: after a quiet
-# spell (or in a new database) it takes the table for empty and rescans all of it per candidate,
-# quadratic in the stalled referrals (10,000 stalled: 0.4 s); with statistics of a long history it
-# hashes every escalation ever raised. A probe costs the same whatever the table holds.
-_PROBING = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "enable_material")
+    On PostgreSQL this must be a probe of uq_escalations_once per candidate, whatever the statistics
+    of `escalations` say. As NOT EXISTS, which it plans as an anti-join from those statistics, it
+    believed the table empty (after a quiet spell, or in a new database) and scanned the whole table
+    or a whole index once per stalled referral; within one INSERT that table grows with every row
+    inserted: quadratic (10,000 stalled referrals: 0.6 s, bench/run.py). A correlated subquery it
+    runs per candidate with the candidate's values as parameters; the level compared as `level + 0`
+    leaves uq_escalations_once (referral, episode, level) the only index it can probe, and the
+    sweep's statements run without sequential scans (`_probing_the_unique_key`).
+    tests/test_escalation_bulk.py holds the plans to this. SQLite plans it as that probe by itself."""
+    return (select(literal(1)).where(_DONE.c.service_referral_id == referral_id, _DONE.c.episode == episode,
+                                     _DONE.c.level + literal_column("0") == level)
+            .limit(1).scalar_subquery().is_(None))
 
 
 @contextmanager
-def _anti_joins_probe_the_unique_key():
-    """PostgreSQL: the sweep's statements with _PROBING off, for this transaction only (SET LOCAL),
-    and as they were again afterwards. SQLite plans the anti-join as a probe of the key by itself."""
+def _probing_the_unique_key():
+    """PostgreSQL: no sequential scans in the sweep's statements, for this transaction only (SET
+    LOCAL), and as before afterwards: the probe of `_not_raised` must not scan the table it inserts
+    into, however small the planner believes it."""
     if db.session.get_bind().dialect.name != "postgresql":
         yield
         return
-    names = ", ".join(f"current_setting('{name}')" for name in _PROBING)
-    before = db.session.execute(text(f"SELECT {names}")).one()
-    db.session.execute(text("SELECT " + ", ".join(f"set_config('{name}', 'off', true)" for name in _PROBING)))
+    before = db.session.execute(text("SELECT current_setting('enable_seqscan')")).scalar_one()
+    db.session.execute(text("SELECT set_config('enable_seqscan', 'off', true)"))
     try:
         yield
     finally:
-        db.session.execute(text("SELECT " + ", ".join(f"set_config('{name}', :{name}, true)" for name in _PROBING)),
-                           dict(zip(_PROBING, before, strict=True)))
+        db.session.execute(text("SELECT set_config('enable_seqscan', :before, true)"), {"before": before})
 
 
 def _claim(statement, *of):
@@ -245,7 +261,7 @@ def escalate_overdue(now: datetime) -> dict[str, int]:
         # the larger cache; web workers never run one and keep the default (bench/run.py: ~10 %).
         db.session.execute(text(f"PRAGMA cache_size=-{SWEEP_CACHE_KIB}"))
     steps, all_rules = ladder(), rules()
-    with _anti_joins_probe_the_unique_key():
+    with _probing_the_unique_key():
         raised = {1: _raise_level_one(now, all_rules),
                   2: _climb(now, 2, steps.level_2_after_working_days),
                   3: _climb(now, 3, steps.level_3_after_working_days)}

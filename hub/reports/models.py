@@ -114,7 +114,10 @@ class RegistrationFact(db.Model):
 Index("ix_service_referrals_partner_requested", ServiceReferral.organisation_id, ServiceReferral.requested_at)
 Index("ix_service_referrals_programme_requested", ServiceReferral.programme_id, ServiceReferral.requested_at)
 # Bottlenecks: escalations raised in the period.
-Index("ix_escalations_raised_at", Escalation.raised_at, Escalation.service_referral_id)
+# The referral only INCLUDEd (PostgreSQL; SQLite has no INCLUDE and keeps the date alone): as a key
+# column it let the planner answer the sweep's "escalated yet?" probe with a scan of this whole index
+# per stalled referral, quadratic in one sweep (hub/referrals/escalation.py, _not_raised).
+Index("ix_escalations_raised_at", Escalation.raised_at, postgresql_include=["service_referral_id"])
 # Registration: a programme's trajectories by the day they opened and the day they closed.
 Index("ix_trajectories_programme_opened", Trajectory.programme_id, Trajectory.opened_on, Trajectory.closed_on)
 Index("ix_trajectories_programme_closed", Trajectory.programme_id, Trajectory.closed_on)
