@@ -195,6 +195,8 @@ def explain_sweep(now: datetime) -> str:
     try:
         cursor = raw.cursor()
         _reset_escalations(None)
+        if dialect == "postgresql":  # as the sweep runs it (escalation._probing_the_unique_key)
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
         cursor.execute(prefix + statement, parameters)
         lines = [" | ".join(str(c) for c in row) for row in cursor.fetchall()]
         raw.rollback()
