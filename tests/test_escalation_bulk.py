@@ -81,10 +81,10 @@ def test_rules_for_kinds_reach_only_partners_of_those_kinds(app, make):
             Escalation.service_referral_id.in_([addiction["referral_id"], debt["referral_id"]]))) == 2
 
 
-def test_the_backup_coach_of_the_open_trajectory_is_told_too(app, make):
+def _with_backup_coach(app, make, chain):
+    """A backup coach on the handoff of the referral's client's open trajectory."""
     from hub.referrals.models import Handoff, Trajectory
 
-    chain = _chain(app, make)
     backup = make.user("coach", organisation_id=chain["programme"])
     with app.app_context():
         trajectory = db.session.scalar(select(Trajectory).join(ServiceReferral, ServiceReferral.client_id ==
@@ -92,6 +92,12 @@ def test_the_backup_coach_of_the_open_trajectory_is_told_too(app, make):
                                        .where(ServiceReferral.id == chain["referral_id"]))
         db.session.get(Handoff, trajectory.handoff_id).backup_coach_id = backup.id
         db.session.commit()
+    return backup
+
+
+def test_the_backup_coach_of_the_open_trajectory_is_told_too(app, make):
+    chain = _chain(app, make)
+    backup = _with_backup_coach(app, make, chain)
     _sweep(app, NOW + timedelta(days=4))
     assert {chain["coach"].id, backup.id, chain["partner"].id} == set(_told_at(app, NOW + timedelta(days=4)))
 
@@ -114,15 +120,10 @@ def test_a_coach_whose_trajectory_with_the_client_closed_is_not_told(app, make):
 
 def test_a_deactivated_coach_is_no_longer_told_but_the_backup_coach_is(app, make):
     from hub.auth.models import User
-    from hub.referrals.models import Handoff, Trajectory
 
     chain = _chain(app, make)
-    backup = make.user("coach", organisation_id=chain["programme"])
+    backup = _with_backup_coach(app, make, chain)
     with app.app_context():
-        trajectory = db.session.scalar(select(Trajectory).join(ServiceReferral, ServiceReferral.client_id ==
-                                                               Trajectory.client_id)
-                                       .where(ServiceReferral.id == chain["referral_id"]))
-        db.session.get(Handoff, trajectory.handoff_id).backup_coach_id = backup.id
         db.session.get(User, chain["coach"].id).active = False  # the coach left the programme
         db.session.commit()
     assert _sweep(app, NOW + timedelta(days=4))["level_1"] == 1
