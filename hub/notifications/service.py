@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.auth.models import User
@@ -56,7 +56,8 @@ def notify(user: User, subject, body, dedupe_key: str | None = None) -> Notifica
 
 def notification_rows(recipients: list[tuple[int, str | None]], subject, body) -> list[dict]:
     """`notify` for several users at once, `recipients` given as (user id, locale), each worded in
-    the recipient's own language: the rows for `write_notifications` (no ORM object each)."""
+    the recipient's own language, as rows (no ORM object each) for a writer of its own (the
+    handoff's, hub/referrals/handoff_writes.py)."""
     default_locale = current_app.config["HUB"].default_locale
     worded: dict[str, tuple[str, str]] = {}
     rows = []
@@ -67,15 +68,6 @@ def notification_rows(recipients: list[tuple[int, str | None]], subject, body) -
                 worded[locale] = (str(subject), str(body))
         rows.append({"user_id": user_id, "subject": worded[locale][0], "body": worded[locale][1]})
     return rows
-
-
-def write_notifications(rows: list[dict]) -> None:
-    """Rows from `notification_rows` into the outbox in one INSERT, in the caller's transaction."""
-    if rows:
-        db.session.execute(_INSERT_NOTIFICATIONS, rows)
-
-
-_INSERT_NOTIFICATIONS = insert(Notification.__table__)  # built once: building costs more than running it
 
 
 def _claim(now: datetime) -> list[int]:
