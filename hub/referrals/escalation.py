@@ -2,7 +2,8 @@
 raises each escalation exactly once, however many sweeps run at the same time.
 
 The sweep is set-based: per ladder level one `INSERT ... SELECT ... ON CONFLICT DO NOTHING
-RETURNING`, the norm of each referral chosen in SQL by a CASE over the rules (most specific first).
+RETURNING` (on SQLite, level 1 one per rule), the norm of each referral chosen in SQL by a CASE
+over the rules (most specific first).
 The unique key (referral, stalled episode, level) makes a second or concurrent sweep insert nothing;
 notifications go out only for the rows this sweep inserted, in the same transaction.
 
