@@ -13,7 +13,9 @@
 Each figure is given as min / median / max over the repetitions.
 
 `python -m bench.run --only reports` (or BENCH_ONLY=reports) runs section (e) alone, at the largest
-size, and writes it into build/bench.md in place of the section a previous run wrote.
+size, and writes it into build/bench.md in place of the section a previous run wrote. `--only handoff`
+runs sections (c) and (d) alone on the seeded database and prints their figures (build/bench.md is
+left as it is): the quick loop for work on the handoff's speed.
 
 Environment: BENCH_SIZES (default "100000,1000000"), BENCH_BACKENDS ("sqlite,postgresql"),
 BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL),
@@ -428,8 +430,8 @@ def main() -> int:
     only = os.environ.get("BENCH_ONLY", "")
     if "--only" in sys.argv:
         only = sys.argv[sys.argv.index("--only") + 1]
-    if only not in ("", "reports"):
-        raise SystemExit(f"--only: reports (or nothing for every section), not {only!r}")
+    if only not in ("", "reports", "handoff"):
+        raise SystemExit(f"--only: reports or handoff (or nothing for every section), not {only!r}")
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
     if only == "reports":
         sizes = sizes[-1:]
@@ -444,6 +446,12 @@ def main() -> int:
         url = data.sqlite_url(database.replace("_", "-")) if backend == "sqlite" else data.pg_url(database)
         log(f"{backend}: migrating and seeding {url}")
         world = data.migrate_and_seed(url)
+        if only == "handoff":  # the seeded world is enough: a handoff reads no referral
+            handoff = bench_handoff(world, reps, seconds, backend)
+            log(f"{backend}: handoff {fmt(handoff['handoff'], 0)}/s, bare {fmt(handoff['bare'], 0)}/s, "
+                f"ratio {fmt([100 * r for r in handoff['ratio']], 1, ' %')}, worker peak "
+                f"{max(handoff['worker_rss_mb']):.0f} MB")
+            continue
         if only == "reports":
             began = time.time()
             data.grow(world, sizes[-1], now)
@@ -468,6 +476,8 @@ def main() -> int:
         log(f"{backend}: handoff {fmt(results[backend]['handoff']['handoff'], 0)}/s, "
             f"bare {fmt(results[backend]['handoff']['bare'], 0)}/s")
         results[backend]["reports"] = bench_reports(world, now, reps)
+    if only == "handoff":
+        return 0
     if only == "reports":
         path = write_reports_only(results, sizes[-1], reps, time.time() - started)
     else:

@@ -138,11 +138,12 @@ class Config:
         # PostgreSQL: no JIT compilation. The hub's statements are short; where the planner overestimates a
         # report's rows (joins over CTEs), JIT compiled for up to 1.4 s to save milliseconds (bench/run.py).
         engine_options = {"connect_args": {"options": "-c jit=off"}} if database_url.startswith("postgresql") else {}
+        # No pool_pre_ping (a round trip before every request): hub.connections pings idle connections only.
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": database_url,
             # hide_parameters: a database error in the log never shows the values (client data, e-mail)
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True, **engine_options},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, **engine_options},
             "TESTING": self.testing,
             "SESSION_COOKIE_NAME": "__Host-hub" if secure else "hub",
             "SESSION_COOKIE_HTTPONLY": True,

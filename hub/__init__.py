@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import Config, ConfigError
-from hub import http
+from hub import connections, http  # noqa: F401  (connections: registers the pool's idle ping)
 from hub.crypto import KeyRing, development_keys
 from hub.extensions import babel, csrf, db, login_manager, migrate
 

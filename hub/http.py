@@ -6,7 +6,7 @@ import logging
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import escape
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
               415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
-              500: "internal_error"}
+              500: "internal_error", 503: "database_unavailable"}
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -84,8 +84,21 @@ def handle_hub_error(error: HubError) -> Response:
 
 
 def handle_unexpected(error: Exception) -> Response:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return database_unavailable()
     log.exception("unhandled error on %s %s", request.method, request.path)  # no request data logged
     return error_response(500, "internal_error", _default_message(500))
+
+
+def database_unavailable() -> Response:
+    """The database connection broke under this request (a restart, a cut): nothing it wrote was
+    committed, the pool has let go of its connections (hub.connections), and the same request sent
+    again will find a fresh one."""
+    log.warning("database connection lost on %s %s", request.method, request.path)
+    response = error_response(503, HTTP_CODES[503], _("The database could not be reached for a moment. "
+                                                      "Nothing was saved; please try again."))
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def concurrent_change() -> Response:
@@ -108,6 +121,17 @@ def finish_transaction(response: Response) -> Response:
         except (IntegrityError, StaleDataError):
             db.session.rollback()
             response = concurrent_change()
+        except DBAPIError as error:
+            db.session.rollback()
+            if error.connection_invalidated:  # the commit may or may not have reached the database
+                log.warning("database connection lost at commit on %s %s", request.method, request.path)
+                response = error_response(503, HTTP_CODES[503], _(
+                    "The database could not be reached while saving. Check whether your change was saved "
+                    "before you send it again."))
+                response.headers["Retry-After"] = "1"
+            else:
+                log.exception("commit failed on %s %s", request.method, request.path)
+                response = error_response(500, "internal_error", _default_message(500))
         except SQLAlchemyError:
             db.session.rollback()
             log.exception("commit failed on %s %s", request.method, request.path)

@@ -1,0 +1,69 @@
+"""Database connections that died while the hub was quiet are replaced before a request meets them;
+one that dies under a request answers 503 with nothing saved, and the next request finds a fresh one."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hub import connections
+from tests.conftest import TEST_DATABASE_URL
+from tests.factories import handoff_body
+from tests.test_errors_and_headers import assert_api_error
+
+postgresql_only = pytest.mark.skipif(not TEST_DATABASE_URL, reason="a SQLite file has no connection to lose")
+
+
+@pytest.fixture
+def engine():
+    engine = create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _terminate(pid: int) -> None:
+    admin = create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    admin.dispose()
+
+
+@postgresql_only
+def test_an_idle_connection_cut_by_the_server_is_replaced_before_use(engine, monkeypatch):
+    before = _backend_pid(engine)
+    _terminate(before)
+    monkeypatch.setattr(connections, "PING_AFTER_IDLE", 0.0)  # as if it had sat idle for a while
+    after = _backend_pid(engine)
+    assert after != before
+
+
+@postgresql_only
+def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(engine):
+    before = _backend_pid(engine)
+    _terminate(before)  # checked in a moment ago: the pool trusts it
+    with pytest.raises(DBAPIError) as failure, engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    assert failure.value.connection_invalidated
+    assert _backend_pid(engine) != before  # the pool let go of it: the next use connects afresh
+
+
+def test_a_request_whose_database_connection_breaks_answers_503_and_saves_nothing(client, make, api_login,
+                                                                                   monkeypatch):
+    referrer = make.user("referrer")
+    programme = make.organisation("exit_programme")
+    headers = api_login(referrer)
+
+    def connection_lost(*_args, **_kwargs):
+        raise OperationalError("INSERT INTO clients ...", {}, Exception("server closed the connection"),
+                               connection_invalidated=True)
+
+    monkeypatch.setattr("hub.referrals.service.handoff_writes.write", connection_lost)
+    response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
+    assert_api_error(response, 503, "database_unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert client.get("/api/v1/referrals", headers=headers).get_json()["items"] == []
