@@ -264,7 +264,8 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
 
     bare_app.create_table(world.url)
     body = handoff_body(world.programmes[0])
-    results = {"bare": [], "handoff": [], "ratio": [], "handoff_p50": [], "handoff_p95": [], "bare_p50": []}
+    results = {"bare": [], "handoff": [], "ratio": [], "handoff_p50": [], "handoff_p95": [], "bare_p50": [],
+               "handoff_cpu_ms": [], "bare_cpu_ms": []}
     hub_env = data.server_env(world.url)
     bare_env = {**os.environ, "BENCH_DATABASE_URL": world.url}
     with gunicorn("bench.bare_app:app", bare_env, name=f"bare-{backend}") as bare, \
@@ -277,8 +278,11 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
         results["worker_rss_mb_with_sign_in"] = list(hub.peak_rss_mb().values())
         hub.reset_peaks()
         for _ in range(reps):
+            bare_cpu, hub_cpu = bare.cpu_seconds(), hub.cpu_seconds()
             plain = loadgen.run(bare.port, [bare_request], seconds=seconds)
+            bare_cpu = bare.cpu_seconds() - bare_cpu
             handoffs = loadgen.run(hub.port, [handoff_request], seconds=seconds)
+            hub_cpu = hub.cpu_seconds() - hub_cpu
             for name, result in (("bare", plain), ("handoff", handoffs)):
                 if result.errors:
                     raise RuntimeError(f"{name} on {backend}: {result.errors} errors {dict(result.statuses)}\n"
@@ -289,6 +293,8 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
             results["handoff_p50"].append(handoffs.median_ms)
             results["handoff_p95"].append(handoffs.percentile(95))
             results["bare_p50"].append(plain.median_ms)
+            results["bare_cpu_ms"].append(bare_cpu * 1000 / plain.requests)
+            results["handoff_cpu_ms"].append(hub_cpu * 1000 / handoffs.requests)
         results["worker_rss_mb"] = list(hub.peak_rss_mb().values())
     return results
 
@@ -449,7 +455,8 @@ def main() -> int:
         if only == "handoff":  # the seeded world is enough: a handoff reads no referral
             handoff = bench_handoff(world, reps, seconds, backend)
             log(f"{backend}: handoff {fmt(handoff['handoff'], 0)}/s, bare {fmt(handoff['bare'], 0)}/s, "
-                f"ratio {fmt([100 * r for r in handoff['ratio']], 1, ' %')}, worker peak "
+                f"ratio {fmt([100 * r for r in handoff['ratio']], 1, ' %')}, worker CPU per request "
+                f"{fmt(handoff['handoff_cpu_ms'], 2)} vs {fmt(handoff['bare_cpu_ms'], 2)} ms, worker peak "
                 f"{max(handoff['worker_rss_mb']):.0f} MB")
             continue
         if only == "reports":
@@ -627,14 +634,18 @@ def write_report(results: dict, sizes: list[int], reps: int, seconds: float, too
               "(`bench/loadgen.py`: 2 processes x 4 threads, on the same CPUs as the server). The bare endpoint "
               "(`bench/bare_app.py`) does one raw INSERT per request; a handoff writes a client, its story, a "
               "consent, the handoff, an audit event and a notification per coach, all encrypted where sealed.",
-              "", "| database | bare INSERT req/s | handoff req/s | ratio | handoff p50 ms | handoff p95 ms | goal |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+              "The last two columns: the CPU time the workers spent per request (user and system, from /proc), "
+              "the cost that decides the ratio once the two CPUs are busy.",
+              "", "| database | bare INSERT req/s | handoff req/s | ratio | handoff p50 ms | handoff p95 ms | goal | "
+              "worker CPU ms per handoff | per bare INSERT |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
     for backend, by_size in results.items():
         handoff = by_size["handoff"]
         met = "met" if statistics.median(handoff["ratio"]) >= GOALS["handoff_ratio"] else "**missed**"
         lines.append(f"| {backend} | {fmt(handoff['bare'], 0)} | {fmt(handoff['handoff'], 0)} | "
                      f"{fmt([r * 100 for r in handoff['ratio']], 0, ' %')} | {fmt(handoff['handoff_p50'])} | "
-                     f"{fmt(handoff['handoff_p95'])} | >= 33 %: {met} |")
+                     f"{fmt(handoff['handoff_p95'])} | >= 33 %: {met} | {fmt(handoff['handoff_cpu_ms'], 2)} | "
+                     f"{fmt(handoff['bare_cpu_ms'], 2)} |")
     lines += ["", "## (d) Peak memory per hub worker under load", "",
               "The kernel's high-water mark (VmHWM) of each gunicorn worker of the hub during the handoff runs (reset "
               "after the warm-up). Before that reset, the mark also holds starting up and signing in: argon2id "

@@ -63,6 +63,19 @@ class Server:
                 continue
         return peaks
 
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system) the workers have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        used = 0.0
+        for pid in self.workers():
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                used += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            except FileNotFoundError:
+                continue
+        return used
+
     def reset_peaks(self) -> None:
         """Start the workers' high-water marks afresh (Linux: "5" to clear_refs), e.g. after the sign-ins,
         whose argon2id hashing takes 64 MiB for a moment, so that the load itself is measured."""

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Row, Select, and_, bindparam, case, select
+from sqlalchemy import Select, case, select
 
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record, success_event
@@ -16,11 +16,10 @@ from hub.consent.service import Decision, checked_scope, decide, recorded_event,
 from hub.crypto import new_uid
 from hub.errors import Conflict, Invalid, NotFound
 from hub.extensions import db
-from hub.notifications.service import notification_rows, notify
-from hub.partners.models import Organisation
+from hub.notifications.service import notify
 from hub.referrals import handoff_writes
 from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain, Trajectory
-from hub.vocab import ConsentMethod, ConsentPurpose, OrganisationKind, Role, Urgency
+from hub.vocab import ConsentMethod, ConsentPurpose, Role, Urgency
 
 
 @dataclass(frozen=True)
@@ -41,24 +40,22 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
     are append-only and nothing in the request reads them back: one Core INSERT per table (ids by
     RETURNING), not the ORM's unit of work, whose flush cost more CPU than everything else in the
     request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU); on PostgreSQL all of
-    them in one statement (`handoff_writes`)."""
-    programme, coaches = _programme_and_coaches(data["to_organisation_id"])
-    if programme is None or programme.kind != OrganisationKind.EXIT_PROGRAMME:
-        raise Invalid(_("Hand clients over to an exit programme."),
-                      fields={"to_organisation_id": [_("This is not an exit programme.")]})
+    them in one statement, which also checks that the organisation is an exit programme and finds its
+    coaches (`handoff_writes`). So that check comes last: a request with several faults hears of the
+    programme once the rest is right."""
     person, story, given = data["client"], data["story"], data["consent"]
     if person.get("birth_year") and person["birth_year"] > now.year:
         raise Invalid(_("The birth year lies in the future."), fields={"client": {"birth_year": [_("Too late.")]}})
+    programme_id = data["to_organisation_id"]
     valid_until = given.get("valid_until")
     scope = checked_scope(recipient_known=True, scope=given["scope"], statement=given["statement"], valid_from=now,
                           valid_until=valid_until)
-    client = _client_row(programme.id, person, story["summary"], data.get("safe_contact"), now)
+    client = _client_row(person, story["summary"], data.get("safe_contact"), now)
     statement = given["statement"].strip()
-    consent = {"recipient_organisation_id": programme.id, "purpose": ConsentPurpose.HANDOFF,
-               "method": ConsentMethod(given["method"]), "statement": statement,
-               "statement_hash": statement_hash(statement), "recorded_by_id": actor.id,
-               "recorded_by_organisation_id": actor.organisation_id, "recorded_at": now, "valid_from": now,
-               "valid_until": valid_until}
+    consent = {"method": ConsentMethod(given["method"]), "statement": statement,
+               "statement_hash": statement_hash(statement), "purpose": ConsentPurpose.HANDOFF,
+               "recorded_by_id": actor.id, "recorded_by_organisation_id": actor.organisation_id,
+               "recorded_at": now, "valid_from": now, "valid_until": valid_until}
     domains = []
     for entry in story.get("domains", []):
         uid = new_uid()
@@ -66,32 +63,22 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
                         "notes": StoryDomain.notes.seal(uid, entry.get("notes")), "updated_at": now})
     handoff_uid = new_uid()
     handoff = {"uid": handoff_uid, "from_organisation_id": actor.organisation_id, "from_user_id": actor.id,
-               "to_organisation_id": programme.id, "urgency": data["urgency"],
+               "urgency": data["urgency"],
                "safety_concerns": Handoff.safety_concerns.seal(handoff_uid, data.get("safety_concerns")),
                "status": HandoffStatus.SUBMITTED, "submitted_at": now, "version": 1}
     subject = _l("Urgent: new handoff waiting") if data["urgency"] == Urgency.HIGH else _l("New handoff waiting")
-    notifications = notification_rows(
-        coaches, subject, _l("A new client was handed over to your programme. Open the intake queue in the hub."))
-    handoff_id, client_id = handoff_writes.write(handoff_writes.HandoffRows(
-        client=client, consent=consent, scope=scope, domains=domains, handoff=handoff,
-        consent_recorded=success_event(**recorded_event(None, None, ConsentPurpose.HANDOFF, programme.id), user=actor),
-        submitted=success_event("referrals:handoff:submitted", AuditAction.CREATE, object_type="handoff", user=actor),
-        notifications=notifications, now=now))
-    return SubmittedHandoff(handoff_id, client_id, programme.name)
-
-
-def _programme_and_coaches(organisation_id: int) -> tuple[Row | None, list[tuple[int, str | None]]]:
-    """The organisation (kind, name) and its active coaches as (id, locale): one query."""
-    rows = db.session.execute(_PROGRAMME_AND_COACHES, {"organisation_id": organisation_id}).all()
-    if not rows:
-        return None, []
-    return rows[0], [(row.coach_id, row.locale) for row in rows if row.coach_id is not None]
-
-
-_PROGRAMME_AND_COACHES = (
-    select(Organisation.id, Organisation.kind, Organisation.name, User.id.label("coach_id"), User.locale)
-    .outerjoin(User, and_(User.organisation_id == Organisation.id, User.role == Role.COACH, User.active.is_(True)))
-    .where(Organisation.id == bindparam("organisation_id")).order_by(User.id))
+    notice = (subject, _l("A new client was handed over to your programme. Open the intake queue in the hub."))
+    consent_recorded = recorded_event(None, None, ConsentPurpose.HANDOFF, programme_id)
+    written = handoff_writes.write(handoff_writes.HandoffRows(
+        programme_id=programme_id, client=client, consent=consent, scope=scope, domains=domains, handoff=handoff,
+        consent_recorded={**success_event(**consent_recorded, user=actor), "occurred_at": now},
+        submitted={**success_event("referrals:handoff:submitted", AuditAction.CREATE, object_type="handoff",
+                                   user=actor), "occurred_at": now},
+        notice=notice, now=now))
+    if written is None:
+        raise Invalid(_("Hand clients over to an exit programme."),
+                      fields={"to_organisation_id": [_("This is not an exit programme.")]})
+    return SubmittedHandoff(written.handoff_id, written.client_id, written.programme_name)
 
 
 def _coaches(programme_id: int) -> list[User]:
@@ -99,9 +86,9 @@ def _coaches(programme_id: int) -> list[User]:
         User.organisation_id == programme_id, User.role == Role.COACH, User.active.is_(True))))
 
 
-def _client_row(programme_id: int, person: dict, summary: str, safe_contact: dict | None, now: datetime) -> dict:
+def _client_row(person: dict, summary: str, safe_contact: dict | None, now: datetime) -> dict:
     uid = new_uid()
-    return {"uid": uid, "programme_id": programme_id, "alias": Client.alias.seal(uid, person["alias"]),
+    return {"uid": uid, "alias": Client.alias.seal(uid, person["alias"]),
             "gender": person["gender"], "birth_year": person.get("birth_year"),
             "languages": person.get("languages", []),
             "municipality_of_residence": person.get("municipality_of_residence"),
