@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import os
-import time
 
 from flask import Flask, has_request_context, request, session
 from flask_login import current_user
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from config import Config, ConfigError
-from hub import connections, http  # noqa: F401  (connections: registers the pool's idle ping)
+from hub import connections, http  # noqa: F401  (connections: SQLite's settings and write lock, the idle ping)
 from hub.crypto import KeyRing, development_keys
 from hub.extensions import babel, csrf, db, login_manager, migrate
 
@@ -138,79 +135,3 @@ def select_locale() -> str:
     from flask import current_app
 
     return current_app.config["HUB"].default_locale
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_connect(dbapi_connection, _record):
-    """SQLite: WAL, foreign keys, a busy timeout, and transactions we begin ourselves."""
-    import sqlite3
-
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    dbapi_connection.isolation_level = None  # the driver begins nothing: the write lock is taken below
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-# What SQLite may run outside a transaction: statements that only read (FOR UPDATE aside, below).
-_SQLITE_READS = ("SELECT", "PRAGMA", "EXPLAIN")
-
-
-@event.listens_for(Engine, "before_cursor_execute")
-def _sqlite_lock_before_writing(connection, cursor, statement, _parameters, context, _executemany):
-    """SQLite: take the write lock (BEGIN IMMEDIATE) just before a transaction's first write, so that
-    concurrent writers wait for each other (busy_timeout) instead of failing with "database is locked"
-    halfway through, and hold it only while writing.
-
-    SQLite has one write lock for the whole database. Taken when a request's transaction began (its
-    token check), it was held through all of the request's Python work, and every worker waited for
-    it in turn: 2 gunicorn workers handed over no more handoffs per second than one (45 % of the CPU
-    idle, bench/run.py). Reads before the first write now run as single statements, each seeing what is
-    committed (as PostgreSQL's READ COMMITTED does); a read that must hold its rows until the write
-    says FOR UPDATE, which SQLite cannot say: it takes the lock first. Lost updates are refused as on
-    PostgreSQL: by the version columns of handoffs and service referrals (409), unique keys, and
-    conditional UPDATEs."""
-    if connection.dialect.name != "sqlite":
-        return
-    driver_connection = cursor.connection
-    if driver_connection.in_transaction or _sqlite_reads_only(statement, context):
-        return
-    _sqlite_begin_immediate(driver_connection)
-
-
-SQLITE_BUSY_TIMEOUT_MS = 15_000
-
-
-def _sqlite_begin_immediate(driver_connection) -> None:
-    """BEGIN IMMEDIATE, waiting for the write lock in short steps (50 us, growing to 1 ms) for up to
-    busy_timeout. SQLite's own busy handler sleeps 1, 2, 5, 10, 15 ms... between tries: a worker that
-    found the lock held for half a millisecond slept a millisecond or more, while the other worker
-    had long let go of it (bench/run.py: 15 % of the CPU idle under two workers)."""
-    import sqlite3
-
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    delay = 0.00005
-    driver_connection.execute("PRAGMA busy_timeout=0")
-    try:
-        while True:
-            try:
-                driver_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.001)
-    finally:
-        driver_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-
-
-def _sqlite_reads_only(statement: str, context) -> bool:
-    compiled = getattr(context, "compiled", None)
-    if compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None:
-        return False
-    return statement.lstrip()[:7].upper().startswith(_SQLITE_READS)

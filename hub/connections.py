@@ -1,4 +1,13 @@
-"""Pooled database connections: one that sat idle is checked before use; one in steady use is not.
+"""Database connections: SQLite's settings and its write lock; pooled PostgreSQL connections pinged
+only after they sat idle.
+
+## SQLite
+
+WAL, foreign keys, a busy timeout; the write lock taken just before a transaction's first write
+(`_sqlite_lock_before_writing`, below), or by a writer that goes to the driver itself
+(`begin_writing`).
+
+## PostgreSQL: pinged when idle
 
 SQLAlchemy's `pool_pre_ping` sends a round trip to PostgreSQL before every request's first statement:
 on a handoff ~1 ms of a gunicorn worker's CPU and wall time out of ~8 (bench/run.py, `--only handoff`),
@@ -18,6 +27,7 @@ import sqlite3
 import time
 
 from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
 PING_AFTER_IDLE = 1.0  # seconds
@@ -45,3 +55,132 @@ def _ping_if_idle(dbapi_connection, connection_record, _connection_proxy) -> Non
         dbapi_connection.rollback()  # leave no transaction open behind the ping
     except Exception as error:  # noqa: BLE001  (any failure means: not usable; the pool connects anew)
         raise exc.DisconnectionError(f"an idle connection did not answer: {type(error).__name__}") from error
+
+
+# --- SQLite ----------------------------------------------------------------------------------------
+
+@event.listens_for(Engine, "connect")
+def _sqlite_connect(dbapi_connection, _record):
+    """SQLite: WAL, foreign keys, a busy timeout, and transactions we begin ourselves."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None  # the driver begins nothing: the write lock is taken below
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+# What SQLite may run outside a transaction: statements that only read (FOR UPDATE aside, below).
+_SQLITE_READS = ("SELECT", "PRAGMA", "EXPLAIN")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_lock_before_writing(connection, cursor, statement, _parameters, context, _executemany):
+    """SQLite: take the write lock (BEGIN IMMEDIATE) just before a transaction's first write, so that
+    concurrent writers wait for each other (busy_timeout) instead of failing with "database is locked"
+    halfway through, and hold it only while writing.
+
+    SQLite has one write lock for the whole database. Taken when a request's transaction began (its
+    token check), it was held through all of the request's Python work, and every worker waited for
+    it in turn: 2 gunicorn workers handed over no more handoffs per second than one (45 % of the CPU
+    idle, bench/run.py). Reads before the first write now run as single statements, each seeing what is
+    committed (as PostgreSQL's READ COMMITTED does); a read that must hold its rows until the write
+    says FOR UPDATE, which SQLite cannot say: it takes the lock first. Lost updates are refused as on
+    PostgreSQL: by the version columns of handoffs and service referrals (409), unique keys, and
+    conditional UPDATEs."""
+    if connection.dialect.name != "sqlite":
+        return
+    driver_connection = cursor.connection
+    if driver_connection.in_transaction or _sqlite_reads_only(statement, context):
+        return
+    begin_writing(driver_connection)
+
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def begin_writing(driver_connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for the write lock in short steps (50 us, growing to 1 ms) for up to
+    busy_timeout. SQLite's own busy handler sleeps 1, 2, 5, 10, 15 ms... between tries: a worker that
+    found the lock held for half a millisecond slept a millisecond or more, while the other worker
+    had long let go of it (bench/run.py: 15 % of the CPU idle under two workers)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.00005
+    driver_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                driver_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.001)
+    finally:
+        driver_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _sqlite_reads_only(statement: str, context) -> bool:
+    compiled = getattr(context, "compiled", None)
+    if compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None:
+        return False
+    return statement.lstrip()[:7].upper().startswith(_SQLITE_READS)
+
+
+class SqliteStatement:
+    """A statement compiled once and run on SQLite's own cursor, its parameters processed as SQLAlchemy
+    would (each one by its type: times, enums, JSON, sealed text). What SQLAlchemy adds to every
+    execution (a context, events, a result object) costs ~0.1 ms of CPU a statement: a fifth of a
+    handoff's CPU on SQLite, which runs eight (bench/run.py). For hot paths only; a write takes the
+    write lock first, as every other write does (`_sqlite_lock_before_writing`).
+
+    The parameters come from a dict by their names; where the dict has no value, the column's scalar
+    default is used (`defaults`), else None."""
+
+    def __init__(self, statement, defaults: dict | None = None, writes: bool = True):
+        self.statement, self.defaults, self.writes = statement, defaults or {}, writes
+        self._prepared: tuple | None = None
+
+    def _prepare(self, dialect) -> tuple:
+        compiled = self.statement.compile(dialect=dialect)
+        positions = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.value is None and bind.callable is None:  # given with each execution
+                positions.append((name, self.defaults.get(name), process))
+            else:  # a constant of the statement
+                value = bind.effective_value
+                positions.append((None, process(value) if process else value, None))
+        self._prepared = (str(compiled), positions)
+        return self._prepared
+
+    def _values(self, positions, parameters: dict) -> tuple:
+        values = []
+        for name, default, process in positions:
+            if name is None:
+                values.append(default)
+                continue
+            value = parameters.get(name, default)
+            values.append(process(value) if process else value)
+        return tuple(values)
+
+    def _cursor(self, connection) -> tuple:
+        driver = connection.connection.driver_connection
+        sql, positions = self._prepared or self._prepare(connection.dialect)
+        if self.writes and not driver.in_transaction:
+            begin_writing(driver)
+        return driver, sql, positions
+
+    def execute(self, connection, parameters: dict) -> sqlite3.Cursor:
+        """Run once on the SQLAlchemy connection's own driver connection, in its transaction."""
+        driver, sql, positions = self._cursor(connection)
+        return driver.execute(sql, self._values(positions, parameters))
+
+    def executemany(self, connection, rows: list[dict]) -> None:
+        driver, sql, positions = self._cursor(connection)
+        driver.executemany(sql, [self._values(positions, row) for row in rows])

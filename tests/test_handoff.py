@@ -6,6 +6,7 @@ from hub.audit.models import AuditEvent
 from hub.consent.models import Consent
 from hub.extensions import db
 from hub.referrals.models import Client, Handoff, StoryDomain
+from tests.conftest import NOW
 from tests.factories import handoff_body
 
 
@@ -67,7 +68,14 @@ def test_a_handoff_writes_its_consent_for_its_client_audits_both_and_tells_the_c
         assert handoff.safety_concerns.startswith("Pooier") and consent.statement
         assert [item for item in consent.scope] == ["contact", "finances", "housing", "story"]
         notification = db.session.scalar(select(Notification).where(Notification.user_id == coach.id))
-        assert notification.body and notification.email_status == "pending" and notification.created_at
+        assert notification.body and notification.email_status == "pending" and notification.email_attempts == 0
+        # every time is the moment of the handoff, stored and read back as such
+        assert {client_row.created_at, consent.recorded_at, consent.valid_from, handoff.submitted_at,
+                notification.created_at, *(e.occurred_at for e in events.values()),
+                *(d.updated_at for d in client_row.story_domains)} == {NOW}
+        assert client_row.languages == ["nl", "ro"] and client_row.target_groups == ["trafficking_victim"]
+        assert handoff.status == "submitted" and handoff.version == 1 and handoff.urgency == "normal"
+        assert consent.valid_until is None and consent.withdrawn_at is None
 
 
 def test_each_active_coach_of_the_programme_is_told_in_their_own_language_and_no_one_else(

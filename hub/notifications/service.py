@@ -79,7 +79,7 @@ def _claim(now: datetime) -> list[int]:
            .where(Notification.email_status == "pending",
                   or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
            .order_by(Notification.id).limit(BATCH)
-           .with_for_update(skip_locked=True))  # SQLite: its write lock, taken before the select (hub/__init__.py)
+           .with_for_update(skip_locked=True))  # SQLite: its write lock, taken before the select (hub/connections.py)
     ids = list(db.session.scalars(due))
     if ids:
         db.session.execute(update(Notification).where(Notification.id.in_(ids))

@@ -174,7 +174,7 @@ def _probing_the_unique_key():
 
 def _claim(statement, *of):
     """PostgreSQL: lock the rows this sweep works on, skipping those another sweep holds.
-    SQLite: the sweep's first INSERT takes the database's one write lock (hub/__init__.py), held
+    SQLite: the sweep's first INSERT takes the database's one write lock (hub/connections.py), held
     until it commits."""
     if db.session.get_bind().dialect.name == "postgresql":
         return statement.with_for_update(skip_locked=True, of=of)

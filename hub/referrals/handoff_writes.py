@@ -16,7 +16,7 @@ SQL; plain strings go without casts; both audit events are one INSERT; and the S
 look-up, the organisation and the coaches with one letter each (p, o, u).
 
 On SQLite, which has no INSERT in a WITH and no round trips: the programme's look-up, then one
-prepared INSERT per table (ids by RETURNING).
+INSERT per table, each compiled once and run on the driver's own cursor (`SqliteStatement`).
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from sqlalchemy.dialects import postgresql
 
 from hub.audit.models import AuditEvent
 from hub.auth.models import User
+from hub.connections import SqliteStatement
 from hub.consent.models import Consent, ConsentScope
 from hub.db_types import UTCDateTime
 from hub.extensions import db
@@ -84,43 +85,52 @@ def write(rows: HandoffRows) -> Written | None:
     return _write_per_table(rows)
 
 
-# --- SQLite: the programme and its coaches, then one prepared INSERT per table ---------------------
+# --- SQLite: the programme and its coaches, then one INSERT per table ----------------------------------
 
-def _insert(table):
-    return insert(table).returning(table.c.id)
+def _driver_insert(model) -> SqliteStatement:
+    """Every column but the row's id, each from the row by its name, or its scalar default, or NULL."""
+    table = model.__table__
+    columns = [column for column in table.columns if not (column.primary_key and column.autoincrement is True
+                                                           or column.name == "id")]
+    defaults = {column.name: column.default.arg for column in columns
+                if column.default is not None and column.default.is_scalar}
+    return SqliteStatement(insert(table).values({column.name: bindparam(column.name, type_=column.type)
+                                                 for column in columns}), defaults)
 
 
-_CLIENT, _CONSENT, _HANDOFF = (_insert(model.__table__) for model in (Client, Consent, Handoff))
-_SCOPE, _DOMAINS = insert(ConsentScope.__table__), insert(StoryDomain.__table__)
-_EVENTS, _NOTIFICATIONS = insert(AuditEvent.__table__), insert(Notification.__table__)
-_PROGRAMME_AND_COACHES = (
+_CLIENT, _CONSENT, _SCOPE, _DOMAINS, _HANDOFF, _EVENTS, _NOTIFICATIONS = (_driver_insert(model) for model in (
+    Client, Consent, ConsentScope, StoryDomain, Handoff, AuditEvent, Notification))
+_PROGRAMME_AND_COACHES = SqliteStatement(
     select(Organisation.name, User.id.label("coach_id"), User.locale)
     .outerjoin(User, and_(User.organisation_id == Organisation.id, User.role == Role.COACH, User.active.is_(True)))
     .where(Organisation.id == bindparam("organisation_id"), Organisation.kind == OrganisationKind.EXIT_PROGRAMME)
-    .order_by(User.id))
+    .order_by(User.id), writes=False)
 
 
 def _write_per_table(rows: HandoffRows) -> Written | None:
-    execute = db.session.execute
-    found = execute(_PROGRAMME_AND_COACHES, {"organisation_id": rows.programme_id}).all()
+    """On the driver's own cursor (`SqliteStatement`): eight statements through SQLAlchemy's execution
+    cost ~1 ms of CPU more, a sixth of the handoff."""
+    connection = db.session.connection()
+    found = _PROGRAMME_AND_COACHES.execute(connection, {"organisation_id": rows.programme_id}).fetchall()
     if not found:
         return None
     programme = rows.programme_id
-    client_id = execute(_CLIENT, {**rows.client, "programme_id": programme}).scalar_one()
-    consent_id = execute(_CONSENT, {**rows.consent, "client_id": client_id,
-                                    "recipient_organisation_id": programme}).scalar_one()
-    execute(_SCOPE, [{"consent_id": consent_id, "item": item} for item in rows.scope])
+    client_id = _CLIENT.execute(connection, {**rows.client, "programme_id": programme}).lastrowid
+    consent_id = _CONSENT.execute(connection, {**rows.consent, "client_id": client_id,
+                                               "recipient_organisation_id": programme}).lastrowid
+    _SCOPE.executemany(connection, [{"consent_id": consent_id, "item": item} for item in rows.scope])
     if rows.domains:
-        execute(_DOMAINS, [{**domain, "client_id": client_id} for domain in rows.domains])
-    handoff_id = execute(_HANDOFF, {**rows.handoff, "client_id": client_id, "consent_id": consent_id,
-                                    "to_organisation_id": programme}).scalar_one()
-    execute(_EVENTS, [
+        _DOMAINS.executemany(connection, [{**domain, "client_id": client_id} for domain in rows.domains])
+    handoff_id = _HANDOFF.execute(connection, {**rows.handoff, "client_id": client_id, "consent_id": consent_id,
+                                               "to_organisation_id": programme}).lastrowid
+    _EVENTS.executemany(connection, [
         {**rows.consent_recorded, "object_id": str(consent_id), "client_id": client_id},
         {**rows.submitted, "object_id": str(handoff_id), "client_id": client_id, "ground": f"consent:{consent_id}"}])
-    coaches = [(row.coach_id, row.locale) for row in found if row.coach_id is not None]
+    coaches = [(coach_id, locale) for _name, coach_id, locale in found if coach_id is not None]
     if coaches:
-        execute(_NOTIFICATIONS, [{**row, "created_at": rows.now} for row in notification_rows(coaches, *rows.notice)])
-    return Written(handoff_id, client_id, found[0].name)
+        _NOTIFICATIONS.executemany(connection, [{**row, "created_at": rows.now}
+                                                for row in notification_rows(coaches, *rows.notice)])
+    return Written(handoff_id, client_id, found[0][0])
 
 
 # --- PostgreSQL: one statement ---------------------------------------------------------------------

@@ -36,7 +36,7 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
     """One transaction: a client, a consent, a story and a handoff, or nothing.
 
     Everything is checked, sealed and worded before the first row is written, so that the writing
-    (and on SQLite the database's one write lock, hub/__init__.py) lasts as short as it can. The rows
+    (and on SQLite the database's one write lock, hub/connections.py) lasts as short as it can. The rows
     are append-only and nothing in the request reads them back: one Core INSERT per table (ids by
     RETURNING), not the ORM's unit of work, whose flush cost more CPU than everything else in the
     request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU); on PostgreSQL all of

@@ -50,7 +50,7 @@ def years_before(moment: datetime, years: int) -> datetime:
 
 def _claim(statement, *of):
     """Lock the rows this job works on, skipping those another scheduler holds (PostgreSQL); SQLite cannot
-    say FOR UPDATE and takes its write lock before the select instead (hub/__init__.py)."""
+    say FOR UPDATE and takes its write lock before the select instead (hub/connections.py)."""
     return statement.with_for_update(skip_locked=True, of=of)
 
 
