@@ -243,9 +243,14 @@ def _rows(world: World, first_client: int, clients: int, now: datetime, seed: in
                 goal_id = trajectory_id * 2 + number
                 goal_rows.append((goal_id, f"g{goal_id:031d}", trajectory_id, DOMAINS[int(rand() * len(DOMAINS))],
                                   8, created, coach.id))
+        chosen: set[int] = set()  # a partner once per client: one open referral to a partner for a domain
         for _ in range(REFERRALS_PER_CLIENT):
             referral_id += 1
-            partner_id, kind, domain, _municipality = partners[int(rand() * len(partners))]
+            index = int(rand() * len(partners))
+            while index in chosen:
+                index = int(rand() * len(partners))
+            chosen.add(index)
+            partner_id, kind, domain, _municipality = partners[index]
             requested_s = created_s + int(rand() * (now_s - created_s - DAY))
             draw = rand()
             if draw < STALLED_SHARE:  # open for longer than its norm: 1.4 x its working days + a margin

@@ -76,6 +76,37 @@ def test_a_second_open_referral_to_the_same_partner_and_domain_is_a_conflict(cli
     assert refer(client, chain).status_code == 409
 
 
+def test_two_coaches_referring_at_the_same_moment_make_one_referral_and_one_409(client, chain, app, monkeypatch):
+    """Both look for an open referral before either has written one; the database's unique key on the
+    open referrals' clocks refuses the second, which is answered as the duplicate it is."""
+    import hub.referrals.service_referrals as service
+
+    first = refer(client, chain)
+    assert first.status_code == 201
+    looked = service.open_duplicate
+    calls = []
+
+    def looked_before_the_other_wrote(*args):
+        calls.append(args)
+        return None if len(calls) == 1 else looked(*args)
+
+    monkeypatch.setattr(service, "open_duplicate", looked_before_the_other_wrote)
+    second = refer(client, chain)
+    assert second.status_code == 409, second.get_json()
+    assert second.get_json()["error"]["code"] == "duplicate_referral"
+    assert f"({first.get_json()['id']})" in second.get_json()["error"]["message"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ServiceReferral)) == 1
+
+
+def test_after_a_referral_closes_the_client_can_be_referred_to_the_same_partner_again(client, chain):
+    referral_id = refer(client, chain).get_json()["id"]
+    cancelled = client.post(f"/api/v1/service-referrals/{referral_id}/events", headers=chain["coach_headers"],
+                            json={"status": "cancelled", "note": "Cliënt wil eerst iets anders."})
+    assert cancelled.status_code in (200, 201), cancelled.get_json()
+    assert refer(client, chain).status_code == 201
+
+
 def test_the_partner_sees_only_the_consented_part_of_the_story(client, chain):
     referral_id = refer(client, chain).get_json()["id"]
     for path in ("/api/v1/service-referrals", f"/api/v1/service-referrals/{referral_id}",

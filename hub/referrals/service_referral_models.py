@@ -138,6 +138,10 @@ class SlaClock(db.Model):
         # sweep reads and writes (covering indexes).
         Index("ix_sla_clocks_status_since", "status", "since", *SWEEP_READS),
         Index("ix_sla_clocks_partner", "status", "organisation_id", "since", *SWEEP_READS[1:]),
+        # One open referral of a client to a partner for a life domain: a clock runs from the request
+        # until the referral closes, so two coaches referring the same client at the same moment
+        # cannot both succeed (`refer` answers the second 409 duplicate_referral).
+        Index("uq_sla_clocks_open_referral", "client_id", "organisation_id", "domain", unique=True),
     )
 
     @classmethod

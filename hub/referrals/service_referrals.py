@@ -7,6 +7,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
@@ -53,12 +54,9 @@ def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain,
                object_type="client", object_id=client.id, client_id=client.id, user=actor, detail=consent.reason)
         raise Forbidden(_("The client has not consented to share this life domain with %(name)s for a referral. "
                           "Record the client's consent first.", name=partner.name), code="consent_required")
-    duplicate = db.session.scalar(select(ServiceReferral.id).where(
-        ServiceReferral.client_id == client.id, ServiceReferral.organisation_id == partner.id,
-        ServiceReferral.domain == domain, ServiceReferral.status.in_(OPEN)))
+    duplicate = open_duplicate(client.id, partner.id, domain)
     if duplicate is not None:
-        raise Conflict(_("This client already has an open referral to %(name)s for this life domain (%(id)s).",
-                         name=partner.name, id=duplicate), code="duplicate_referral")
+        raise _duplicate(partner, duplicate)
     referral = ServiceReferral(client_id=client.id, programme_id=client.programme_id, organisation_id=partner.id,
                                domain=domain, consent_id=consent.consent_id, requested_by_id=actor.id,
                                requested_at=now, status=Status.REQUESTED, status_since=now, urgent=urgent)
@@ -67,13 +65,33 @@ def refer(actor: User, client_id: int, organisation_id: int, domain: LifeDomain,
     referral.events.append(ServiceReferralEvent(
         to_status=Status.REQUESTED, occurred_at=now, recorded_at=now, recorded_by_id=actor.id,
         recorded_by_organisation_id=actor.organisation_id))
-    db.session.add(referral)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a refusal leaves the request's transaction usable
+            db.session.add(referral)
+            db.session.flush()
+    except IntegrityError as error:
+        # Another request referred the client to this partner for this domain after our look above,
+        # and its clock holds the key (uq_sla_clocks_open_referral).
+        if "sla_clocks" not in str(error.orig):
+            raise
+        raise _duplicate(partner, open_duplicate(client.id, partner.id, domain)) from None
     record("referrals:service_referral:requested", AuditAction.CREATE, object_type="service_referral",
            object_id=referral.id, client_id=client.id, user=actor, ground=consent.ground)
     for user in contact_users(partner.id):
         notify(user, _l("New referral"), _l("You have a new referral in the hub."))
     return referral
+
+
+def open_duplicate(client_id: int, partner_id: int, domain: LifeDomain) -> int | None:
+    """The client's open referral to this partner for this domain, if there is one (the hub allows one)."""
+    return db.session.scalar(select(ServiceReferral.id).where(
+        ServiceReferral.client_id == client_id, ServiceReferral.organisation_id == partner_id,
+        ServiceReferral.domain == domain, ServiceReferral.status.in_(OPEN)))
+
+
+def _duplicate(partner: Organisation, referral_id: int | None) -> Conflict:
+    return Conflict(_("This client already has an open referral to %(name)s for this life domain (%(id)s).",
+                      name=partner.name, id=referral_id or "?"), code="duplicate_referral")
 
 
 # --- who may see what --------------------------------------------------------------------------
