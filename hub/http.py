@@ -6,7 +6,7 @@ import logging
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import escape
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -84,17 +84,17 @@ def handle_hub_error(error: HubError) -> Response:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return database_unavailable()
+    if isinstance(error, OperationalError) or isinstance(error, DBAPIError) and error.connection_invalidated:
+        return database_unavailable(error)
     log.exception("unhandled error on %s %s", request.method, request.path)  # no request data logged
     return error_response(500, "internal_error", _default_message(500))
 
 
-def database_unavailable() -> Response:
-    """The database connection broke under this request (a restart, a cut): nothing it wrote was
-    committed, the pool has let go of its connections (hub.connections), and the same request sent
-    again will find a fresh one."""
-    log.warning("database connection lost on %s %s", request.method, request.path)
+def database_unavailable(error: DBAPIError) -> Response:
+    """The database could not be reached (restarting, refusing connections) or its connection broke
+    under this request: nothing the request wrote was committed, the pool lets go of a broken
+    connection (hub.connections), and the same request sent again a moment later finds a fresh one."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error.orig).__name__)
     response = error_response(503, HTTP_CODES[503], _("The database could not be reached for a moment. "
                                                       "Nothing was saved; please try again."))
     response.headers["Retry-After"] = "1"

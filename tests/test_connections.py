@@ -52,15 +52,18 @@ def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(engi
     assert _backend_pid(engine) != before  # the pool let go of it: the next use connects afresh
 
 
-def test_a_request_whose_database_connection_breaks_answers_503_and_saves_nothing(client, make, api_login,
-                                                                                   monkeypatch):
+@pytest.mark.parametrize("failure, invalidated", [
+    ("server closed the connection unexpectedly", True),
+    ("connection failed: FATAL:  the database system is shutting down", False),
+])
+def test_a_request_whose_database_is_unreachable_answers_503_and_saves_nothing(
+        client, make, api_login, monkeypatch, failure, invalidated):
     referrer = make.user("referrer")
     programme = make.organisation("exit_programme")
     headers = api_login(referrer)
 
     def connection_lost(*_args, **_kwargs):
-        raise OperationalError("INSERT INTO clients ...", {}, Exception("server closed the connection"),
-                               connection_invalidated=True)
+        raise OperationalError("INSERT INTO clients ...", {}, Exception(failure), connection_invalidated=invalidated)
 
     monkeypatch.setattr("hub.referrals.service.handoff_writes.write", connection_lost)
     response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
