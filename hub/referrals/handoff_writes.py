@@ -245,6 +245,21 @@ def _one_statement():
 
 
 _ONE_STATEMENT = _one_statement()
+_compiled: dict[str, tuple[str, dict]] = {}
+
+
+def _compiled_for(dialect) -> tuple[str, dict]:
+    """The statement's SQL for this dialect, and the processors of the parameters that have one (times,
+    JSON, sealed text), as SQLAlchemy would apply them: compiled once, then sent with
+    `exec_driver_sql`, which keeps SQLAlchemy's error handling (a lost connection is recognised and
+    the pool told) but spares its per-execution work on a compiled statement (~0.2 ms of CPU)."""
+    found = _compiled.get(dialect.name)
+    if found is None:
+        compiled = _ONE_STATEMENT.compile(dialect=dialect)
+        processors = {name: process for name, bind in compiled.binds.items()
+                      if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        found = _compiled[dialect.name] = (str(compiled), processors)
+    return found
 
 
 def _columns(row: dict, columns) -> dict:
@@ -277,5 +292,9 @@ def _write_in_one_statement(rows: HandoffRows) -> Written | None:
         **_columns(submitted, SHARED_EVENT_COLUMNS),
         **_wordings(*rows.notice),
     }
-    written = db.session.execute(_ONE_STATEMENT, parameters).one_or_none()
+    connection = db.session.connection()
+    sql, processors = _compiled_for(connection.dialect)
+    for name, process in processors.items():
+        parameters[name] = process(parameters[name])
+    written = connection.exec_driver_sql(sql, parameters).one_or_none()
     return None if written is None else Written(*written)
