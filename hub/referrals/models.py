@@ -69,8 +69,11 @@ class Client(RowBound, db.Model):
     legal_hold_reason = encrypted_field("legal_hold_reason_sealed", "clients.legal_hold_reason")
 
     __table_args__ = (
-        # one client per programme and reference: a re-import (and a re-entry) finds the same person
-        Index("uq_clients_programme_import_ref", "programme_id", "import_ref_hash", unique=True),
+        # one client per programme and reference: a re-import (and a re-entry) finds the same person;
+        # clients handed over in the hub have no reference, and no entry here
+        Index("uq_clients_programme_import_ref", "programme_id", "import_ref_hash", unique=True,
+              sqlite_where=sql_text("import_ref_hash IS NOT NULL"),
+              postgresql_where=sql_text("import_ref_hash IS NOT NULL")),
     )
 
     @property
@@ -135,8 +138,8 @@ class Handoff(RowBound, db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    backup_coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    backup_coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     first_contact_on: Mapped[datetime | None] = mapped_column(UTCDateTime)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decline_reason_sealed: Mapped[str | None] = mapped_column("decline_reason", Text)
@@ -155,6 +158,9 @@ class Handoff(RowBound, db.Model):
         # the intake queue: a programme's open handoffs, most urgent and oldest first
         Index("ix_handoffs_queue", "to_organisation_id", "status", "submitted_at"),
         Index("ix_handoffs_from", "from_organisation_id", "submitted_at"),
+        # a coach's clients; a handoff waiting in the queue has no coach yet, and no entry here
+        *(Index(f"ix_handoffs_{column}", column, sqlite_where=sql_text(f"{column} IS NOT NULL"),
+                postgresql_where=sql_text(f"{column} IS NOT NULL")) for column in ("coach_id", "backup_coach_id")),
     )
 
 
