@@ -37,12 +37,12 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
 
     Everything is checked, sealed and worded before the first row is written, so that the writing
     (and on SQLite the database's one write lock, hub/connections.py) lasts as short as it can. The rows
-    are append-only and nothing in the request reads them back: one Core INSERT per table (ids by
-    RETURNING), not the ORM's unit of work, whose flush cost more CPU than everything else in the
-    request (bench/profile.py: 10 INSERTs in 2 flushes, ~40 % of a handoff's CPU); on PostgreSQL all of
-    them in one statement, which also checks that the organisation is an exit programme and finds its
-    coaches (`handoff_writes`). So that check comes last: a request with several faults hears of the
-    programme once the rest is right."""
+    are append-only and nothing in the request reads them back, so they are written without the ORM's
+    unit of work, whose flush cost more CPU than everything else in the request (bench/profile.py):
+    on SQLite one INSERT per table on the driver's cursor, on PostgreSQL one statement
+    (`handoff_writes`). The writer also checks that the organisation is an exit programme and finds
+    its coaches (on PostgreSQL inside that one statement), so that check comes last: a request with
+    several faults hears of the programme once the rest is right."""
     person, story, given = data["client"], data["story"], data["consent"]
     if person.get("birth_year") and person["birth_year"] > now.year:
         raise Invalid(_("The birth year lies in the future."), fields={"client": {"birth_year": [_("Too late.")]}})
