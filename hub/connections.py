@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
@@ -178,9 +179,21 @@ class SqliteStatement:
 
     def execute(self, connection, parameters: dict) -> sqlite3.Cursor:
         """Run once on the SQLAlchemy connection's own driver connection, in its transaction."""
-        driver, sql, positions = self._cursor(connection)
-        return driver.execute(sql, self._values(positions, parameters))
+        with _as_sqlalchemy_errors():
+            driver, sql, positions = self._cursor(connection)
+            return driver.execute(sql, self._values(positions, parameters))
 
     def executemany(self, connection, rows: list[dict]) -> None:
-        driver, sql, positions = self._cursor(connection)
-        driver.executemany(sql, [self._values(positions, row) for row in rows])
+        with _as_sqlalchemy_errors():
+            driver, sql, positions = self._cursor(connection)
+            driver.executemany(sql, [self._values(positions, row) for row in rows])
+
+
+@contextmanager
+def _as_sqlalchemy_errors():
+    """The driver's errors as SQLAlchemy raises them (without the parameters), so that they are
+    answered as any other: the write lock not had in time is a 503 to try again (hub.http)."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(None, None, error, sqlite3.Error, hide_parameters=True) from error

@@ -70,3 +70,24 @@ def test_a_request_whose_database_is_unreachable_answers_503_and_saves_nothing(
     assert_api_error(response, 503, "database_unavailable")
     assert response.headers["Retry-After"] == "1"
     assert client.get("/api/v1/referrals", headers=headers).get_json()["items"] == []
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite's write lock")
+def test_a_handoff_that_cannot_get_sqlites_write_lock_in_time_answers_503_and_saves_nothing(
+        client, make, api_login, monkeypatch):
+    """The handoff writes on the driver's own cursor (hub.connections.SqliteStatement); its errors are
+    answered as SQLAlchemy's are."""
+    import sqlite3
+
+    referrer = make.user("referrer")
+    programme = make.organisation("exit_programme")
+    headers = api_login(referrer)
+
+    def locked(_statement, _connection):  # as begin_writing gives up after the busy timeout
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(connections.SqliteStatement, "_cursor", locked)
+    response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
+    assert_api_error(response, 503, "database_unavailable")
+    monkeypatch.undo()
+    assert client.get("/api/v1/referrals", headers=headers).get_json()["items"] == []
