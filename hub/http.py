@@ -84,7 +84,7 @@ def handle_hub_error(error: HubError) -> Response:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    if isinstance(error, OperationalError) or isinstance(error, DBAPIError) and error.connection_invalidated:
+    if isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated):
         return database_unavailable(error)
     log.exception("unhandled error on %s %s", request.method, request.path)  # no request data logged
     return error_response(500, "internal_error", _default_message(500))
@@ -95,8 +95,11 @@ def database_unavailable(error: DBAPIError) -> Response:
     under this request: nothing the request wrote was committed, the pool lets go of a broken
     connection (hub.connections), and the same request sent again a moment later finds a fresh one."""
     log.warning("database unavailable on %s %s: %s", request.method, request.path, type(error.orig).__name__)
-    response = error_response(503, HTTP_CODES[503], _("The database could not be reached for a moment. "
-                                                      "Nothing was saved; please try again."))
+    return _unavailable(_("The database could not be reached for a moment. Nothing was saved; please try again."))
+
+
+def _unavailable(message: str) -> Response:
+    response = error_response(503, HTTP_CODES[503], message)
     response.headers["Retry-After"] = "1"
     return response
 
@@ -125,10 +128,8 @@ def finish_transaction(response: Response) -> Response:
             db.session.rollback()
             if error.connection_invalidated:  # the commit may or may not have reached the database
                 log.warning("database connection lost at commit on %s %s", request.method, request.path)
-                response = error_response(503, HTTP_CODES[503], _(
-                    "The database could not be reached while saving. Check whether your change was saved "
-                    "before you send it again."))
-                response.headers["Retry-After"] = "1"
+                response = _unavailable(_("The database could not be reached while saving. Check whether "
+                                          "your change was saved before you send it again."))
             else:
                 log.exception("commit failed on %s %s", request.method, request.path)
                 response = error_response(500, "internal_error", _default_message(500))

@@ -14,11 +14,21 @@ from tests.test_errors_and_headers import assert_api_error
 postgresql_only = pytest.mark.skipif(not TEST_DATABASE_URL, reason="a SQLite file has no connection to lose")
 
 
+def _pg_engine(**options):
+    return create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1), **options)
+
+
 @pytest.fixture
 def engine():
-    engine = create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1)
+    engine = _pg_engine(pool_size=1)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def handing_over(make, api_login):
+    """A referrer's headers and an exit programme to hand a client over to."""
+    return api_login(make.user("referrer")), make.organisation("exit_programme")
 
 
 def _backend_pid(engine) -> int:
@@ -27,7 +37,7 @@ def _backend_pid(engine) -> int:
 
 
 def _terminate(pid: int) -> None:
-    admin = create_engine(TEST_DATABASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = _pg_engine()
     with admin.connect() as connection:
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
     admin.dispose()
@@ -57,10 +67,8 @@ def test_a_connection_in_steady_use_is_not_pinged_and_a_dead_one_fails_once(engi
     ("connection failed: FATAL:  the database system is shutting down", False),
 ])
 def test_a_request_whose_database_is_unreachable_answers_503_and_saves_nothing(
-        client, make, api_login, monkeypatch, failure, invalidated):
-    referrer = make.user("referrer")
-    programme = make.organisation("exit_programme")
-    headers = api_login(referrer)
+        client, handing_over, monkeypatch, failure, invalidated):
+    headers, programme = handing_over
 
     def connection_lost(*_args, **_kwargs):
         raise OperationalError("INSERT INTO clients ...", {}, Exception(failure), connection_invalidated=invalidated)
@@ -74,14 +82,12 @@ def test_a_request_whose_database_is_unreachable_answers_503_and_saves_nothing(
 
 @pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite's write lock")
 def test_a_handoff_that_cannot_get_sqlites_write_lock_in_time_answers_503_and_saves_nothing(
-        client, make, api_login, monkeypatch):
+        client, handing_over, monkeypatch):
     """The handoff writes on the driver's own cursor (hub.connections.SqliteStatement); its errors are
     answered as SQLAlchemy's are."""
     import sqlite3
 
-    referrer = make.user("referrer")
-    programme = make.organisation("exit_programme")
-    headers = api_login(referrer)
+    headers, programme = handing_over
 
     def locked(_statement, _connection):  # as begin_writing gives up after the busy timeout
         raise sqlite3.OperationalError("database is locked")
@@ -91,3 +97,21 @@ def test_a_handoff_that_cannot_get_sqlites_write_lock_in_time_answers_503_and_sa
     assert_api_error(response, 503, "database_unavailable")
     monkeypatch.undo()
     assert client.get("/api/v1/referrals", headers=headers).get_json()["items"] == []
+
+
+def test_a_connection_lost_at_commit_answers_503_and_asks_to_check_before_sending_again(
+        client, handing_over, monkeypatch):
+    """The commit may or may not have reached the database: the answer does not claim nothing was saved."""
+    from hub.extensions import db
+
+    headers, programme = handing_over
+
+    def lost(*_args, **_kwargs):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"), connection_invalidated=True)
+
+    monkeypatch.setattr(db.session, "commit", lost)
+    response = client.post("/api/v1/referrals", json=handoff_body(programme), headers={**headers,
+                                                                                      "Accept-Language": "en"})
+    error = assert_api_error(response, 503, "database_unavailable")
+    assert response.headers["Retry-After"] == "1"
+    assert "Check whether your change was saved" in error["message"]

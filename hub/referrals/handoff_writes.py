@@ -90,8 +90,7 @@ def write(rows: HandoffRows) -> Written | None:
 def _driver_insert(model) -> SqliteStatement:
     """Every column but the row's id, each from the row by its name, or its scalar default, or NULL."""
     table = model.__table__
-    columns = [column for column in table.columns if not (column.primary_key and column.autoincrement is True
-                                                           or column.name == "id")]
+    columns = [column for column in table.columns if column.name != "id"]
     defaults = {column.name: column.default.arg for column in columns
                 if column.default is not None and column.default.is_scalar}
     return SqliteStatement(insert(table).values({column.name: bindparam(column.name, type_=column.type)
