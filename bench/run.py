@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from bench import data, loadgen
-from bench.servers import gunicorn
+from bench.servers import gunicorn, machine_cpu_ticks, postgresql_cpu_seconds
 
 GOALS = {"sweep_ms": {"sqlite": 100, "postgresql": 250}, "overview_p50_ms": 10, "overview_p95_ms": 25,
          "handoff_ratio": 0.33, "worker_rss_mb": 150, "report_ms": 100, "live_ratio": 1.5}
@@ -265,7 +265,9 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
     bare_app.create_table(world.url)
     body = handoff_body(world.programmes[0])
     results = {"bare": [], "handoff": [], "ratio": [], "handoff_p50": [], "handoff_p95": [], "bare_p50": [],
-               "handoff_cpu_ms": [], "bare_cpu_ms": []}
+               "handoff_cpu_ms": [], "bare_cpu_ms": [], "handoff_db_cpu_ms": [], "bare_db_cpu_ms": [],
+               "handoff_idle": []}
+    database_cpu_seconds = postgresql_cpu_seconds if backend == "postgresql" else lambda: 0.0
     hub_env = data.server_env(world.url)
     bare_env = {**os.environ, "BENCH_DATABASE_URL": world.url}
     with gunicorn("bench.bare_app:app", bare_env, name=f"bare-{backend}") as bare, \
@@ -278,11 +280,14 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
         results["worker_rss_mb_with_sign_in"] = list(hub.peak_rss_mb().values())
         hub.reset_peaks()
         for _ in range(reps):
-            bare_cpu, hub_cpu = bare.cpu_seconds(), hub.cpu_seconds()
+            bare_cpu, bare_db = bare.cpu_seconds(), database_cpu_seconds()
             plain = loadgen.run(bare.port, [bare_request], seconds=seconds)
-            bare_cpu = bare.cpu_seconds() - bare_cpu
+            bare_cpu, bare_db = bare.cpu_seconds() - bare_cpu, database_cpu_seconds() - bare_db
+            hub_cpu, hub_db, (idle, total) = hub.cpu_seconds(), database_cpu_seconds(), machine_cpu_ticks()
             handoffs = loadgen.run(hub.port, [handoff_request], seconds=seconds)
-            hub_cpu = hub.cpu_seconds() - hub_cpu
+            hub_cpu, hub_db = hub.cpu_seconds() - hub_cpu, database_cpu_seconds() - hub_db
+            idle_after, total_after = machine_cpu_ticks()
+            results["handoff_idle"].append((idle_after - idle) / max(1, total_after - total))
             for name, result in (("bare", plain), ("handoff", handoffs)):
                 if result.errors:
                     raise RuntimeError(f"{name} on {backend}: {result.errors} errors {dict(result.statuses)}\n"
@@ -295,6 +300,8 @@ def bench_handoff(world: data.World, reps: int, seconds: float, backend: str) ->
             results["bare_p50"].append(plain.median_ms)
             results["bare_cpu_ms"].append(bare_cpu * 1000 / plain.requests)
             results["handoff_cpu_ms"].append(hub_cpu * 1000 / handoffs.requests)
+            results["bare_db_cpu_ms"].append(bare_db * 1000 / plain.requests)
+            results["handoff_db_cpu_ms"].append(hub_db * 1000 / handoffs.requests)
         results["worker_rss_mb"] = list(hub.peak_rss_mb().values())
     return results
 
@@ -456,7 +463,9 @@ def main() -> int:
             handoff = bench_handoff(world, reps, seconds, backend)
             log(f"{backend}: handoff {fmt(handoff['handoff'], 0)}/s, bare {fmt(handoff['bare'], 0)}/s, "
                 f"ratio {fmt([100 * r for r in handoff['ratio']], 1, ' %')}, worker CPU per request "
-                f"{fmt(handoff['handoff_cpu_ms'], 2)} vs {fmt(handoff['bare_cpu_ms'], 2)} ms, worker peak "
+                f"{fmt(handoff['handoff_cpu_ms'], 2)} vs {fmt(handoff['bare_cpu_ms'], 2)} ms, database server CPU "
+                f"{fmt(handoff['handoff_db_cpu_ms'], 2)} vs {fmt(handoff['bare_db_cpu_ms'], 2)} ms, CPUs idle "
+                f"during the handoffs {fmt([100 * i for i in handoff['handoff_idle']], 1, ' %')}, worker peak "
                 f"{max(handoff['worker_rss_mb']):.0f} MB")
             continue
         if only == "reports":
@@ -634,18 +643,24 @@ def write_report(results: dict, sizes: list[int], reps: int, seconds: float, too
               "(`bench/loadgen.py`: 2 processes x 4 threads, on the same CPUs as the server). The bare endpoint "
               "(`bench/bare_app.py`) does one raw INSERT per request; a handoff writes a client, its story, a "
               "consent, the handoff, an audit event and a notification per coach, all encrypted where sealed.",
-              "The last two columns: the CPU time the workers spent per request (user and system, from /proc), "
-              "the cost that decides the ratio once the two CPUs are busy.",
+              "The CPU columns: the time the workers spent per request (user and system, from /proc), the cost "
+              "that decides the ratio once the two CPUs are busy; the same for every PostgreSQL process on the "
+              "machine (its backends, WAL writer, checkpointer: on SQLite the database works inside the "
+              "workers); and the share of the two CPUs that sat idle (or waited on the disk) during the "
+              "handoff runs: time a sync worker spent waiting while the other could not use it.",
               "", "| database | bare INSERT req/s | handoff req/s | ratio | handoff p50 ms | handoff p95 ms | goal | "
-              "worker CPU ms per handoff | per bare INSERT |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+              "worker CPU ms per handoff | per bare INSERT | database CPU ms per handoff | per bare INSERT | "
+              "CPUs idle during handoffs |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for backend, by_size in results.items():
         handoff = by_size["handoff"]
         met = "met" if statistics.median(handoff["ratio"]) >= GOALS["handoff_ratio"] else "**missed**"
         lines.append(f"| {backend} | {fmt(handoff['bare'], 0)} | {fmt(handoff['handoff'], 0)} | "
                      f"{fmt([r * 100 for r in handoff['ratio']], 0, ' %')} | {fmt(handoff['handoff_p50'])} | "
                      f"{fmt(handoff['handoff_p95'])} | >= 33 %: {met} | {fmt(handoff['handoff_cpu_ms'], 2)} | "
-                     f"{fmt(handoff['bare_cpu_ms'], 2)} |")
+                     f"{fmt(handoff['bare_cpu_ms'], 2)} | {fmt(handoff['handoff_db_cpu_ms'], 2)} | "
+                     f"{fmt(handoff['bare_db_cpu_ms'], 2)} | "
+                     f"{fmt([100 * i for i in handoff['handoff_idle']], 0, ' %')} |")
     lines += ["", "## (d) Peak memory per hub worker under load", "",
               "The kernel's high-water mark (VmHWM) of each gunicorn worker of the hub during the handoff runs (reset "
               "after the warm-up). Before that reset, the mark also holds starting up and signing in: argon2id "

@@ -34,6 +34,43 @@ def wait_until_answering(port: int, path: str = "/healthz", seconds: float = 60.
     raise RuntimeError(f"nothing answers on 127.0.0.1:{port}{path}")
 
 
+def cpu_seconds_of(pids) -> float:
+    """The CPU time (user and system) these processes have used so far; those gone count nothing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            used += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return used
+
+
+def postgresql_cpu_seconds() -> float:
+    """The CPU time every PostgreSQL process on this machine has used so far (its backends, WAL writer,
+    checkpointer...): what the database server spends, when it runs here, as on these machines."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as comm:
+                    if comm.read().strip() in ("postgres", "postmaster"):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return cpu_seconds_of(pids)
+
+
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(idle, total) CPU ticks of the whole machine so far (/proc/stat): between two readings, the share
+    of the CPUs that sat idle (waiting counts as idle: a request blocked on the disk leaves it unused)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    return ticks[3] + ticks[4], sum(ticks)  # idle + iowait; user..steal
+
+
 class Server:
     def __init__(self, process: subprocess.Popen, port: int, log_path: str):
         self.process, self.port, self.log_path = process, port, log_path
@@ -65,16 +102,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """The CPU time (user and system) the workers have used so far."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        used = 0.0
-        for pid in self.workers():
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                used += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-            except FileNotFoundError:
-                continue
-        return used
+        return cpu_seconds_of(self.workers())
 
     def reset_peaks(self) -> None:
         """Start the workers' high-water marks afresh (Linux: "5" to clear_refs), e.g. after the sign-ins,
