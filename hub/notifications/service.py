@@ -15,10 +15,11 @@ import smtplib
 import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from functools import lru_cache
 from urllib.parse import unquote, urlparse
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -54,19 +55,29 @@ def notify(user: User, subject, body, dedupe_key: str | None = None) -> Notifica
     return notification
 
 
-def notification_rows(recipients: list[tuple[int, str | None]], subject, body) -> list[dict]:
-    """`notify` for several users at once, `recipients` given as (user id, locale), each worded in
-    the recipient's own language, as rows (no ORM object each) for a writer of its own (the
-    handoff's, hub/referrals/handoff_writes.py)."""
+def N_(message: str) -> str:  # noqa: N802 (pybabel's default keyword for a text marked, not translated)
+    """Mark a plain text (no placeholders) for the catalogues, to be worded later per recipient (`worded`)."""
+    return message
+
+
+@lru_cache(maxsize=256)
+def worded(message: str, locale: str) -> str:
+    """A plain text marked with `N_`, in a language. The catalogues do not change while the hub runs, so
+    each text is looked up once per language and process: a handoff words its notice in every language
+    a coach may read, and `force_locale` cost more than writing the notification (bench/profile.py)."""
+    with force_locale(locale):
+        return gettext(message)
+
+
+def notification_rows(recipients: list[tuple[int, str | None]], subject: str, body: str) -> list[dict]:
+    """`notify` for several users at once, `recipients` given as (user id, locale), the subject and body
+    as texts marked with `N_`, each worded in the recipient's own language, as rows (no ORM object each)
+    for a writer of its own (the handoff's, hub/referrals/handoff_writes.py)."""
     default_locale = current_app.config["HUB"].default_locale
-    worded: dict[str, tuple[str, str]] = {}
     rows = []
     for user_id, locale in recipients:
         locale = locale or default_locale
-        if locale not in worded:
-            with force_locale(locale):
-                worded[locale] = (str(subject), str(body))
-        rows.append({"user_id": user_id, "subject": worded[locale][0], "body": worded[locale][1]})
+        rows.append({"user_id": user_id, "subject": worded(subject, locale), "body": worded(body, locale)})
     return rows
 
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import (
     Integer,
     SmallInteger,
@@ -49,7 +48,7 @@ from hub.consent.models import Consent, ConsentScope
 from hub.db_types import UTCDateTime
 from hub.extensions import db
 from hub.notifications.models import Notification
-from hub.notifications.service import notification_rows
+from hub.notifications.service import notification_rows, worded
 from hub.partners.models import Organisation
 from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain
 from hub.vocab import ConsentPurpose, OrganisationKind, Role
@@ -67,7 +66,7 @@ class HandoffRows:
     handoff: dict  # without client_id, consent_id and to_organisation_id
     consent_recorded: dict  # audit event, without object_id and client_id
     submitted: dict  # audit event, without object_id, client_id and ground
-    notice: tuple  # (subject, body) as lazy strings, worded for each coach in the coach's language
+    notice: tuple[str, str]  # (subject, body) marked with N_, worded for each coach in the coach's language
     now: datetime  # when all of it was written (created, recorded, submitted, occurred)
 
 
@@ -265,12 +264,11 @@ def _columns(row: dict, columns) -> dict:
     return {name: row.get(name) for name in columns}
 
 
-def _wordings(subject, body) -> dict:
+def _wordings(subject: str, body: str) -> dict:
     """The notice in each language the hub speaks, for the statement to pick per coach."""
     parameters = {"default_locale": current_app.config["HUB"].default_locale}
     for locale in LOCALES:
-        with force_locale(locale):
-            parameters[f"subject_{locale}"], parameters[f"body_{locale}"] = str(subject), str(body)
+        parameters[f"subject_{locale}"], parameters[f"body_{locale}"] = worded(subject, locale), worded(body, locale)
     return parameters
 
 

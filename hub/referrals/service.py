@@ -16,7 +16,7 @@ from hub.consent.service import Decision, checked_scope, decide, recorded_event,
 from hub.crypto import new_uid
 from hub.errors import Conflict, Invalid, NotFound
 from hub.extensions import db
-from hub.notifications.service import notify
+from hub.notifications.service import N_, notify
 from hub.referrals import handoff_writes
 from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain, Trajectory
 from hub.vocab import ConsentMethod, ConsentPurpose, Role, Urgency
@@ -66,8 +66,8 @@ def submit_handoff(actor: User, data: dict, now: datetime) -> SubmittedHandoff:
                "urgency": data["urgency"],
                "safety_concerns": Handoff.safety_concerns.seal(handoff_uid, data.get("safety_concerns")),
                "status": HandoffStatus.SUBMITTED, "submitted_at": now, "version": 1}
-    subject = _l("Urgent: new handoff waiting") if data["urgency"] == Urgency.HIGH else _l("New handoff waiting")
-    notice = (subject, _l("A new client was handed over to your programme. Open the intake queue in the hub."))
+    subject = N_("Urgent: new handoff waiting") if data["urgency"] == Urgency.HIGH else N_("New handoff waiting")
+    notice = (subject, N_("A new client was handed over to your programme. Open the intake queue in the hub."))
     consent_recorded = recorded_event(None, None, ConsentPurpose.HANDOFF, programme_id)
     written = handoff_writes.write(handoff_writes.HandoffRows(
         programme_id=programme_id, client=client, consent=consent, scope=scope, domains=domains, handoff=handoff,
