@@ -1,7 +1,9 @@
 """Reminders for coaches: a weekly digest of late referrals, and monthly contact in aftercare."""
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from hub.auth.models import User
 from hub.extensions import db
@@ -78,4 +80,20 @@ def test_a_dedupe_key_makes_one_notification_however_often_it_is_asked(app, make
         assert notify(user, "Herinnering", "Eén keer", dedupe_key="test:once") is not None
         assert notify(user, "Herinnering", "Nog eens", dedupe_key="test:once") is None
         db.session.commit()
+    assert _count(app, coach.id, "test:") == 1
+
+
+def test_the_database_refuses_a_second_notification_with_a_key_and_any_number_without(app, make):
+    """The race `notify` loses to another scheduler: its check found no key, the unique index decides.
+    Notifications without a key (most of them) are not held by that index at all."""
+    coach = make.user("coach")
+    with app.test_request_context():
+        rows = [Notification(user_id=coach.id, subject="Melding", body="Zonder sleutel") for _ in range(3)]
+        db.session.add_all(rows)
+        db.session.add(Notification(user_id=coach.id, subject="Herinnering", body="Eerste", dedupe_key="test:race"))
+        db.session.commit()
+        db.session.add(Notification(user_id=coach.id, subject="Herinnering", body="Tweede", dedupe_key="test:race"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
     assert _count(app, coach.id, "test:") == 1

@@ -2,6 +2,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.auth.models import User
@@ -26,11 +27,14 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
     # for reminders and digests: at most one notification per key, however often a job runs
-    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # (uq_notifications_dedupe_key, which holds the keyed notifications only)
+    dedupe_key: Mapped[str | None] = mapped_column(String(100))
 
     user: Mapped[User] = relationship()
 
     __table_args__ = (
         Index("ix_notifications_user_created", "user_id", "created_at"),
         Index("ix_notifications_email_due", "email_status", "claimed_until"),
+        Index("uq_notifications_dedupe_key", "dedupe_key", unique=True,
+              sqlite_where=sql_text("dedupe_key IS NOT NULL"), postgresql_where=sql_text("dedupe_key IS NOT NULL")),
     )
