@@ -373,3 +373,39 @@ def test_a_narrower_consent_hides_the_profile_at_once(make, client, api_login, a
 def test_profile_is_a_scope_item_of_the_public_contract(client):
     spec = client.get("/api/v1/openapi.json").get_data(as_text=True)
     assert '"profile"' in spec and "profile_shared" in spec
+
+
+def test_the_upgrade_to_one_open_referral_stops_on_twins_and_names_them(client, chain, app, monkeypatch):
+    """A database from before the unique index may hold two open referrals of a client to one partner
+    for one domain: the migration that adds the index stops and names them, so that a coach cancels
+    the one too many; it never picks one itself. (The index is dropped inside the test's transaction,
+    which rolls back.)"""
+    import importlib.util
+    from pathlib import Path
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import text
+
+    import hub.referrals.service_referrals as service
+
+    first = refer(client, chain)
+    with app.app_context():
+        db.session.execute(text("DROP INDEX uq_sla_clocks_open_referral"))
+        db.session.commit()
+    monkeypatch.setattr(service, "open_duplicate", lambda *args: None)  # the check as it raced before
+    second = refer(client, chain)
+    assert first.status_code == second.status_code == 201
+
+    path = next(Path(__file__).parents[1].glob("migrations/versions/*_e1a7c3d5b9f2_*.py"))
+    spec = importlib.util.spec_from_file_location("one_open_referral", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with app.app_context():
+        with Operations.context(MigrationContext.configure(db.session.connection())), \
+                pytest.raises(RuntimeError) as stopped:
+            migration.upgrade()
+        db.session.rollback()
+    message = str(stopped.value)
+    assert f"client {chain['client_id']}, partner {chain['partner_org']}, finances: 2 open" in message
+    assert f"referrals {first.get_json()['id']} .. {second.get_json()['id']}" in message
