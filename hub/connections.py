@@ -27,7 +27,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 
-from sqlalchemy import event, exc
+from sqlalchemy import bindparam, event, exc, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
 
@@ -145,6 +145,16 @@ class SqliteStatement:
     def __init__(self, statement, defaults: dict | None = None, writes: bool = True):
         self.statement, self.defaults, self.writes = statement, defaults or {}, writes
         self._prepared: tuple | None = None
+
+    @classmethod
+    def inserting(cls, table) -> SqliteStatement:
+        """An INSERT of a row into the table: every column but its id, each from the row by its name, or
+        its scalar default, or NULL."""
+        columns = [column for column in table.columns if column.name != "id"]
+        defaults = {column.name: column.default.arg for column in columns
+                    if column.default is not None and column.default.is_scalar}
+        return cls(insert(table).values({column.name: bindparam(column.name, type_=column.type)
+                                         for column in columns}), defaults)
 
     def _prepare(self, dialect) -> tuple:
         compiled = self.statement.compile(dialect=dialect)

@@ -20,10 +20,11 @@ from urllib.parse import unquote, urlparse
 
 from flask import current_app
 from flask_babel import force_locale, gettext
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.auth.models import User
+from hub.connections import SqliteStatement
 from hub.extensions import db
 from hub.notifications.models import Notification
 
@@ -69,16 +70,33 @@ def worded(message: str, locale: str) -> str:
         return gettext(message)
 
 
-def notification_rows(recipients: list[tuple[int, str | None]], subject: str, body: str) -> list[dict]:
-    """`notify` for several users at once, `recipients` given as (user id, locale), the subject and body
-    as texts marked with `N_`, each worded in the recipient's own language, as rows (no ORM object each)
-    for a writer of its own (the handoff's, hub/referrals/handoff_writes.py)."""
-    default_locale = current_app.config["HUB"].default_locale
-    rows = []
-    for user_id, locale in recipients:
-        locale = locale or default_locale
-        rows.append({"user_id": user_id, "subject": worded(subject, locale), "body": worded(body, locale)})
-    return rows
+_SQLITE_INSERT = SqliteStatement.inserting(Notification.__table__)
+_POSTGRESQL_INSERT = text(
+    "INSERT INTO notifications (user_id, subject, body, created_at, email_status, email_attempts) "
+    "SELECT u, s, b, :now, 'pending', 0 FROM unnest(CAST(:users AS integer[]), CAST(:subjects AS text[]), "
+    "CAST(:bodies AS text[])) AS t(u, s, b)")
+
+
+def write_notifications(now: datetime, rows: list[tuple[int, str, str]]) -> None:
+    """`notify` for many at once, without an ORM object each: (user id, subject, body) rows, worded
+    already (`worded`), in the caller's transaction. An escalation sweep after an outage may tell
+    thousands at once, and a handoff tells each coach of the programme.
+
+    PostgreSQL: one INSERT over arrays (an executemany would send a statement per row); SQLite, in
+    process: one executemany on the driver's cursor (`SqliteStatement`). The body is sealed by its own
+    column type, as the ORM would. (A handoff on PostgreSQL writes its notices inside its one
+    statement instead: hub/referrals/handoff_writes.py.)"""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        _SQLITE_INSERT.executemany(connection, [{"user_id": user_id, "subject": subject, "body": body,
+                                                 "created_at": now} for user_id, subject, body in rows])
+        return
+    seal = Notification.__table__.c.body.type.process_bind_param
+    connection.execute(_POSTGRESQL_INSERT, {
+        "now": now, "users": [user_id for user_id, _s, _b in rows], "subjects": [s for _u, s, _b in rows],
+        "bodies": [seal(body, connection.dialect) for _u, _s, body in rows]})
 
 
 def _claim(now: datetime) -> list[int]:

@@ -30,7 +30,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    insert,
     literal,
     literal_column,
     or_,
@@ -48,7 +47,7 @@ from hub.auth.models import User
 from hub.db_types import UTCDateTime
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.extensions import db
-from hub.notifications.models import Notification
+from hub.notifications.service import write_notifications
 from hub.partners.models import Organisation
 from hub.partners.service import contact_users_by_organisation
 from hub.referrals.models import Handoff, Trajectory
@@ -389,28 +388,7 @@ def _notify_new(now: datetime, escalation_ids: list[int]) -> None:
             continue
         with force_locale(locales[user_id] or default_locale):
             notifications.append((user_id, *_worded(digest)))
-    _write_notifications(now, notifications)
-
-
-def _write_notifications(now: datetime, rows: list[tuple[int, str, str]]) -> None:
-    """(user, subject, body) rows, in bulk: a sweep after an outage may raise thousands at once.
-    PostgreSQL: one INSERT over arrays (an executemany would send a statement per row); SQLite, in
-    process: an executemany. The body is sealed by its own column type, as the ORM would."""
-    if not rows:
-        return
-    table = Notification.__table__
-    bind = db.session.get_bind()
-    if bind.dialect.name != "postgresql":
-        db.session.execute(insert(table), [{"user_id": u, "subject": s, "body": b, "created_at": now,
-                                             "email_status": "pending", "email_attempts": 0} for u, s, b in rows])
-        return
-    seal = table.c.body.type.process_bind_param
-    db.session.execute(text(
-        "INSERT INTO notifications (user_id, subject, body, created_at, email_status, email_attempts) "
-        "SELECT u, s, b, :now, 'pending', 0 FROM unnest(CAST(:users AS integer[]), CAST(:subjects AS text[]), "
-        "CAST(:bodies AS text[])) AS t(u, s, b)"),
-        {"now": now, "users": [u for u, _s, _b in rows], "subjects": [s for _u, s, _b in rows],
-         "bodies": [seal(b, bind.dialect) for _u, _s, b in rows]})
+    write_notifications(now, notifications)
 
 
 # --- the chain director's norms for its own municipality ---------------------------------------------

@@ -48,7 +48,7 @@ from hub.consent.models import Consent, ConsentScope
 from hub.db_types import UTCDateTime
 from hub.extensions import db
 from hub.notifications.models import Notification
-from hub.notifications.service import notification_rows, worded
+from hub.notifications.service import worded, write_notifications
 from hub.partners.models import Organisation
 from hub.referrals.models import Client, Handoff, HandoffStatus, StoryDomain
 from hub.vocab import ConsentPurpose, OrganisationKind, Role
@@ -86,18 +86,8 @@ def write(rows: HandoffRows) -> Written | None:
 
 # --- SQLite: the programme and its coaches, then one INSERT per table ----------------------------------
 
-def _driver_insert(model) -> SqliteStatement:
-    """Every column but the row's id, each from the row by its name, or its scalar default, or NULL."""
-    table = model.__table__
-    columns = [column for column in table.columns if column.name != "id"]
-    defaults = {column.name: column.default.arg for column in columns
-                if column.default is not None and column.default.is_scalar}
-    return SqliteStatement(insert(table).values({column.name: bindparam(column.name, type_=column.type)
-                                                 for column in columns}), defaults)
-
-
-_CLIENT, _CONSENT, _SCOPE, _DOMAINS, _HANDOFF, _EVENTS, _NOTIFICATIONS = (_driver_insert(model) for model in (
-    Client, Consent, ConsentScope, StoryDomain, Handoff, AuditEvent, Notification))
+_CLIENT, _CONSENT, _SCOPE, _DOMAINS, _HANDOFF, _EVENTS = (SqliteStatement.inserting(model.__table__) for model in (
+    Client, Consent, ConsentScope, StoryDomain, Handoff, AuditEvent))
 _PROGRAMME_AND_COACHES = SqliteStatement(
     select(Organisation.name, User.id.label("coach_id"), User.locale)
     .outerjoin(User, and_(User.organisation_id == Organisation.id, User.role == Role.COACH, User.active.is_(True)))
@@ -124,10 +114,11 @@ def _write_per_table(rows: HandoffRows) -> Written | None:
     _EVENTS.executemany(connection, [
         {**rows.consent_recorded, "object_id": str(consent_id), "client_id": client_id},
         {**rows.submitted, "object_id": str(handoff_id), "client_id": client_id, "ground": f"consent:{consent_id}"}])
-    coaches = [(coach_id, locale) for _name, coach_id, locale in found if coach_id is not None]
-    if coaches:
-        _NOTIFICATIONS.executemany(connection, [{**row, "created_at": rows.now}
-                                                for row in notification_rows(coaches, *rows.notice)])
+    default_locale = current_app.config["HUB"].default_locale
+    subject, body = rows.notice
+    write_notifications(rows.now, [(coach_id, worded(subject, locale or default_locale),
+                                    worded(body, locale or default_locale))
+                                   for _name, coach_id, locale in found if coach_id is not None])
     return Written(handoff_id, client_id, found[0][0])
 
 
