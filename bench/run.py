@@ -15,7 +15,8 @@ Each figure is given as min / median / max over the repetitions.
 `python -m bench.run --only reports` (or BENCH_ONLY=reports) runs section (e) alone, at the largest
 size, and writes it into build/bench.md in place of the section a previous run wrote. `--only handoff`
 runs sections (c) and (d) alone on the seeded database and prints their figures (build/bench.md is
-left as it is): the quick loop for work on the handoff's speed.
+left as it is): the quick loop for work on the handoff's speed. `--only sweep` runs section (a) alone at
+the largest size and prints it, likewise.
 
 Environment: BENCH_SIZES (default "100000,1000000"), BENCH_BACKENDS ("sqlite,postgresql"),
 BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL),
@@ -443,10 +444,10 @@ def main() -> int:
     only = os.environ.get("BENCH_ONLY", "")
     if "--only" in sys.argv:
         only = sys.argv[sys.argv.index("--only") + 1]
-    if only not in ("", "reports", "handoff"):
-        raise SystemExit(f"--only: reports or handoff (or nothing for every section), not {only!r}")
+    if only not in ("", "reports", "handoff", "sweep"):
+        raise SystemExit(f"--only: reports, handoff or sweep (or nothing for every section), not {only!r}")
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
-    if only == "reports":
+    if only in ("reports", "sweep"):
         sizes = sizes[-1:]
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
     reps = int(os.environ.get("BENCH_REPS", "5"))
@@ -467,6 +468,13 @@ def main() -> int:
                 f"{fmt(handoff['handoff_db_cpu_ms'], 2)} vs {fmt(handoff['bare_db_cpu_ms'], 2)} ms, CPUs idle "
                 f"during the handoffs {fmt([100 * i for i in handoff['handoff_idle']], 1, ' %')}, worker peak "
                 f"{max(handoff['worker_rss_mb']):.0f} MB")
+            continue
+        if only == "sweep":
+            data.grow(world, sizes[-1], now)
+            sweep = bench_sweep(world, now, reps)
+            log(f"{backend} {world.referrals:,}: sweep {fmt(sweep['sweep_ms'])} ms, of which escalations "
+                f"{fmt(sweep['escalations_ms'])} and notifications {fmt(sweep['notify_ms'])} ms; rerun "
+                f"{fmt(sweep['rerun_ms'])} ms")
             continue
         if only == "reports":
             began = time.time()
@@ -492,7 +500,7 @@ def main() -> int:
         log(f"{backend}: handoff {fmt(results[backend]['handoff']['handoff'], 0)}/s, "
             f"bare {fmt(results[backend]['handoff']['bare'], 0)}/s")
         results[backend]["reports"] = bench_reports(world, now, reps)
-    if only == "handoff":
+    if only in ("handoff", "sweep"):  # printed only: build/bench.md keeps the whole run's figures
         return 0
     if only == "reports":
         path = write_reports_only(results, sizes[-1], reps, time.time() - started)
