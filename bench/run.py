@@ -15,8 +15,8 @@ Each figure is given as min / median / max over the repetitions.
 `python -m bench.run --only reports` (or BENCH_ONLY=reports) runs section (e) alone, at the largest
 size, and writes it into build/bench.md in place of the section a previous run wrote. `--only handoff`
 runs sections (c) and (d) alone on the seeded database and prints their figures (build/bench.md is
-left as it is): the quick loop for work on the handoff's speed. `--only sweep` runs section (a) alone at
-the largest size and prints it, likewise.
+left as it is): the quick loop for work on the handoff's speed. `--only sweep` runs section (a) alone, at
+every size, and prints it, likewise.
 
 Environment: BENCH_SIZES (default "100000,1000000"), BENCH_BACKENDS ("sqlite,postgresql"),
 BENCH_REPS (5), BENCH_SECONDS (10, per load run), HUB_BENCH_PG (the PostgreSQL server URL),
@@ -447,7 +447,7 @@ def main() -> int:
     if only not in ("", "reports", "handoff", "sweep"):
         raise SystemExit(f"--only: reports, handoff or sweep (or nothing for every section), not {only!r}")
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "100000,1000000").split(",")]
-    if only in ("reports", "sweep"):
+    if only == "reports":
         sizes = sizes[-1:]
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
     reps = int(os.environ.get("BENCH_REPS", "5"))
@@ -470,11 +470,12 @@ def main() -> int:
                 f"{max(handoff['worker_rss_mb']):.0f} MB")
             continue
         if only == "sweep":
-            data.grow(world, sizes[-1], now)
-            sweep = bench_sweep(world, now, reps)
-            log(f"{backend} {world.referrals:,}: sweep {fmt(sweep['sweep_ms'])} ms, of which escalations "
-                f"{fmt(sweep['escalations_ms'])} and notifications {fmt(sweep['notify_ms'])} ms; rerun "
-                f"{fmt(sweep['rerun_ms'])} ms")
+            for size in sizes:
+                data.grow(world, size, now)
+                sweep = bench_sweep(world, now, reps)
+                log(f"{backend} {world.referrals:,}: sweep {fmt(sweep['sweep_ms'])} ms, of which escalations "
+                    f"{fmt(sweep['escalations_ms'])} and notifications {fmt(sweep['notify_ms'])} ms; rerun "
+                    f"{fmt(sweep['rerun_ms'])} ms")
             continue
         if only == "reports":
             began = time.time()
