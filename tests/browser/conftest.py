@@ -131,6 +131,7 @@ PEOPLE = {
     "coach": ("coach@uitstap.test", "Coach De Vries", "coach", "programme"),
     "partner": ("consulent@schuldhulp.test", "Consulent Visser", "partner", "debt_relief"),
     "director": ("regisseur@arnhem.test", "Regisseur Bakker", "director", "municipality"),
+    "admin": ("beheer@arnhem.test", "Beheerder Smits", "admin", "municipality"),
 }
 
 
