@@ -33,6 +33,24 @@ def test_an_admin_cannot_give_a_role_that_does_not_fit_the_organisation(app, mak
         assert db.session.scalar(select(User).where(User.email == "verkeerd@hub.test")) is None
 
 
+def test_the_new_user_form_chooses_no_organisation_or_role_for_the_admin(app, make, client):
+    """Both lists start at "choose…": an account is never made for the first organisation or role of
+    the list because the admin overlooked it."""
+    signed_in(client, make.user("admin"))
+    make.organisation("exit_programme")
+    page = client.get("/admin/users").get_data(as_text=True)
+    for name in ("organisation_id", "role"):
+        options = page.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
+        assert '<option value="">' in options and " selected" not in options, options
+    response = post_form(client, "/admin/users", {"name": "Vergeten", "email": "vergeten@hub.test",
+                                                  "organisation_id": "", "role": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="e-organisation_id"' in html and 'id="e-role"' in html, "both fields say what is missing"
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "vergeten@hub.test")) is None
+
+
 def test_an_admin_invites_and_never_knows_a_way_into_the_account(app, make, client):
     """No break-glass: the admin chooses no password; the invitation link goes to the person, and
     the organisation's staff hear of the new account."""

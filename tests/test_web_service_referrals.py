@@ -205,6 +205,7 @@ def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it(app, chain
     web = browser(app, chain["coach"])
     new = f"/clients/{chain['client_id']}/service-referrals/new"
     html = web.get(f"{new}?domain=housing").get_data(as_text=True)
+    assert "<h1>Roos doorverwijzen naar een ketenpartner</h1>" in html  # the client as the coach knows her
     choices = html.split('id="f-organisation_id"')[1].split("</fieldset>")[0]
     assert "Woonstichting Arnhem" in choices and "Schuldhulp Arnhem" not in choices  # partners serving housing
     before = _count(app, ServiceReferral)

@@ -97,10 +97,18 @@ def _admin_creates_user(app, make) -> SimpleNamespace:
 def test_an_invitation_link_works_once(app, make, client):
     account = _admin_creates_user(app, make)
     _enrol(client, account)
-    again = post_form(app.test_client(), f"/activate/{account.token}",
+    stranger = app.test_client()
+    opened = stranger.get(f"/activate/{account.token}")  # told at once, before typing a password twice
+    assert opened.status_code == 404
+    assert "Deze link is niet (meer) geldig" in opened.get_data(as_text=True)
+    again = post_form(stranger, f"/activate/{account.token}",
                       {"password": "nog een ander wachtwoord 77", "password_again": "nog een ander wachtwoord 77"},
-                      form_page=f"/activate/{account.token}")
+                      form_page="/login")
     assert again.status_code == 404
+
+
+def test_an_unknown_invitation_link_is_refused_when_it_opens(client):
+    assert client.get("/activate/geen-echte-link").status_code == 404
 
 
 def test_an_invitation_refuses_a_weak_or_mistyped_password(app, make, client):
@@ -115,8 +123,10 @@ def test_an_invitation_refuses_a_weak_or_mistyped_password(app, make, client):
 def test_an_expired_invitation_is_refused(app, make, client):
     account = _admin_creates_user(app, make)
     next_step(4 * 24 * 3600)
+    assert client.get(f"/activate/{account.token}").status_code == 404
     response = post_form(client, f"/activate/{account.token}", {"password": account.password,
-                                                                "password_again": account.password})
+                                                                "password_again": account.password},
+                         form_page="/login")
     assert response.status_code == 404
 
 

@@ -70,11 +70,18 @@ def invite_user(actor: User, *, email: str, name: str, organisation_id: int, rol
     return user, token
 
 
-def activate(token: str, password: str, now: datetime) -> User:
-    """Spend the one-time link: the person sets their password; the authenticator comes next."""
+def invited_by_link(token: str, now: datetime) -> User:
+    """The account a one-time link activates; 404 when the link is unknown, used, expired or the
+    account disabled, so that the person hears it when the link opens, before choosing a password."""
     user = db.session.scalar(select(User).where(User.activation_hash == _token_hash(token)))
     if user is None or not user.active or user.activation_expires_at is None or user.activation_expires_at <= now:
         raise NotFound(_("This link is not valid (any more). Ask your administrator for a new one."))
+    return user
+
+
+def activate(token: str, password: str, now: datetime) -> User:
+    """Spend the one-time link: the person sets their password; the authenticator comes next."""
+    user = invited_by_link(token, now)
     problems = password_problems(password, email=user.email, name=user.name)
     if problems:
         raise Invalid(problems[0], fields={"password": problems})

@@ -120,9 +120,12 @@ def _enrol_page(secret: str, uri: str, errors: dict):
 
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token: str):
-    """The one-time link of an invitation: choose one's own password, then set up the app."""
+    """The one-time link of an invitation: choose one's own password, then set up the app. A link that
+    no longer works says so at once (404), not after the password was typed twice."""
     errors: dict = {}
-    if request.method == "POST":
+    if request.method == "GET":
+        service.invited_by_link(token, utcnow())
+    else:
         data, errors = load_form(ActivationForm)
         if data and data["password"] != data["password_again"]:
             errors = {"password_again": [_("The two passwords differ.")]}
