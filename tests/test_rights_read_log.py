@@ -56,9 +56,33 @@ def test_refused_attempts_are_in_the_read_log_too(app, client, make, api_login):
     stranger = make.user("coach", organisation_id=other_programme)
     assert client.get(f"/api/v1/clients/{dossier.client_id}",
                       headers=api_login(stranger)).status_code == 404
-    texts = [entry["text"] for entry in _read_log(client, dossier)["items"]]
-    assert "Uitstapprogramma Elders (trajectory coach) tried to see your file (story, situation and contact " \
-           "details, as far as you agreed), but was refused." in texts
+    entries = _read_log(client, dossier)["items"]
+    refused = [entry for entry in entries if entry["text"].startswith("Uitstapprogramma Elders")]
+    assert [entry["text"] for entry in refused] == [
+        "Uitstapprogramma Elders (trajectory coach) tried to see your file (story, situation and contact details, "
+        "as far as you agreed), but was refused."]
+    assert refused[0]["ground"] == {"kind": "refused", "consent_id": None,
+                                    "text": "it was not allowed, so nothing was shown or changed"}
+
+
+def test_a_refused_attempt_to_send_reads_as_one_and_not_as_allowed(app, make):
+    """A coach refused a referral (no consent) tried to send one: the client reads that, and not that
+    it was allowed "for their task as trajectory coach", the ground it was tried on."""
+    from flask_babel import force_locale
+
+    from hub.audit.models import AuditResult
+    from hub.audit.service import record, write_durable_events
+    from hub.rights import readlog
+
+    _, client_id = make.handoff()
+    with app.test_request_context(), force_locale("nl"):
+        record("referrals:service_referral:created", AuditAction.CREATE, client_id=client_id, ground="role:coach",
+               result=AuditResult.REFUSED)
+        write_durable_events()  # as at the end of the refused request
+        entry = readlog.page(client_id, 1, 100)["items"][0]
+    assert "probeerde" in entry["text"] and "vast te leggen" in entry["text"] and "te zien" not in entry["text"]
+    assert entry["ground"]["kind"] == "refused"
+    assert entry["ground"]["text"] == "het mocht niet, dus er is niets getoond of veranderd"
 
 
 def test_the_hubs_own_work_and_grounds_without_consent_are_worded(app, make):

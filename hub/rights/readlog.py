@@ -58,6 +58,16 @@ SENTENCES = {
     AuditAction.DELETE: _l("%(who)s erased %(part)s."),
     AuditAction.EXPORT: _l("%(who)s made a copy of %(part)s."),
 }
+# An attempt that was refused, by what was attempted: a coach refused a referral tried to send one,
+# not to see one.
+REFUSED_SENTENCES = {
+    AuditAction.READ: _l("%(who)s tried to see %(part)s, but was refused."),
+    AuditAction.SEARCH: _l("%(who)s tried to look up %(part)s, but was refused."),
+    AuditAction.CREATE: _l("%(who)s tried to record %(part)s, but was refused."),
+    AuditAction.UPDATE: _l("%(who)s tried to change %(part)s, but was refused."),
+    AuditAction.DELETE: _l("%(who)s tried to erase %(part)s, but was refused."),
+    AuditAction.EXPORT: _l("%(who)s tried to make a copy of %(part)s, but was refused."),
+}
 # Where the general sentence would say it less well.
 SPECIAL = {
     "rights:legal_hold:set": _l("%(who)s put your data under a legal hold: nothing is erased while it lasts."),
@@ -81,7 +91,7 @@ class Entry:
     who: str
     part: str
     text: str
-    ground_kind: str  # consent, role, request, retention, none
+    ground_kind: str  # consent, role, request, retention, none; refused (the attempt was not allowed)
     ground_text: str
     consent_id: int | None
     organisation_name: str | None
@@ -167,8 +177,11 @@ def _entry(event: AuditEvent, names: dict[int, str], consents: dict) -> Entry:
     elif event.result is AuditResult.SUCCESS:
         text = str(SENTENCES[event.action]) % {"who": who, "part": PARTS[part]}
     else:
-        text = _("%(who)s tried to see %(part)s, but was refused.", who=who, part=PARTS[part])
-    kind, ground_text, consent_id = _ground(event.ground, consents)
+        text = str(REFUSED_SENTENCES[event.action]) % {"who": who, "part": PARTS[part]}
+    if event.result is AuditResult.SUCCESS:
+        kind, ground_text, consent_id = _ground(event.ground, consents)
+    else:  # the ground it was tried on did not suffice: saying it was allowed would contradict the entry
+        kind, ground_text, consent_id = "refused", _("it was not allowed, so nothing was shown or changed"), None
     return Entry(event=event, who=who, part=part, text=text, ground_kind=kind, ground_text=ground_text,
                  consent_id=consent_id, organisation_name=organisation_name)
 

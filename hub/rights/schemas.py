@@ -26,7 +26,8 @@ class ReadLogOrganisationSchema(Schema):
 
 
 class ReadLogGroundSchema(Schema):
-    kind = fields.String(required=True, metadata={"description": "consent, role, request, retention or none"})
+    kind = fields.String(required=True, metadata={
+        "description": "consent, role, request, retention or none; refused for an attempt that was not allowed"})
     consent_id = fields.Integer(allow_none=True)
     text = fields.String(required=True)
 
