@@ -85,6 +85,23 @@ def test_a_refused_attempt_to_send_reads_as_one_and_not_as_allowed(app, make):
     assert entry["ground"]["text"] == "het mocht niet, dus er is niets getoond of veranderd"
 
 
+def test_an_erasure_held_back_by_a_legal_hold_keeps_its_own_words_and_ground(app, make):
+    """Refused too, but recorded at the client's request and waiting: not "it was not allowed"."""
+    from flask_babel import force_locale
+
+    from hub.audit.models import AuditResult
+    from hub.audit.service import record, write_durable_events
+    from hub.rights import readlog
+
+    _, client_id = make.handoff()
+    with app.test_request_context(), force_locale("en"):
+        record("rights:erasure:held", AuditAction.DELETE, client_id=client_id, ground="request:erasure",
+               result=AuditResult.REFUSED)
+        write_durable_events()
+        entry = readlog.page(client_id, 1, 100)["items"][0]
+    assert "legal hold" in entry["text"] and entry["ground"]["kind"] == "request"
+
+
 def test_the_hubs_own_work_and_grounds_without_consent_are_worded(app, make):
     """Entries without a person (the retention job) and on a role ground read as well."""
     from flask_babel import force_locale

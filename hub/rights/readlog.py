@@ -176,12 +176,12 @@ def _entry(event: AuditEvent, names: dict[int, str], consents: dict) -> Entry:
         text = _("%(who)s saw %(part)s in a list.", who=who, part=PARTS[part])
     elif event.result is AuditResult.SUCCESS:
         text = str(SENTENCES[event.action]) % {"who": who, "part": PARTS[part]}
-    else:
-        text = str(REFUSED_SENTENCES[event.action]) % {"who": who, "part": PARTS[part]}
-    if event.result is AuditResult.SUCCESS:
-        kind, ground_text, consent_id = _ground(event.ground, consents)
     else:  # the ground it was tried on did not suffice: saying it was allowed would contradict the entry
-        kind, ground_text, consent_id = "refused", _("it was not allowed, so nothing was shown or changed"), None
+        text = str(REFUSED_SENTENCES[event.action]) % {"who": who, "part": PARTS[part]}
+        return Entry(event=event, who=who, part=part, text=text, ground_kind="refused",
+                     ground_text=_("it was not allowed, so nothing was shown or changed"), consent_id=None,
+                     organisation_name=organisation_name)
+    kind, ground_text, consent_id = _ground(event.ground, consents)
     return Entry(event=event, who=who, part=part, text=text, ground_kind=kind, ground_text=ground_text,
                  consent_id=consent_id, organisation_name=organisation_name)
 
