@@ -50,7 +50,8 @@ def cpu_seconds_of(pids) -> float:
 
 def postgresql_cpu_seconds() -> float:
     """The CPU time every PostgreSQL process on this machine has used so far (its backends, WAL writer,
-    checkpointer...): what the database server spends, when it runs here, as on these machines."""
+    checkpointer...): what the database server spends, when it runs here, as on these machines. Between
+    two readings, a process that ended takes its time with it: read around load on pooled connections."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
