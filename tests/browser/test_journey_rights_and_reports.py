@@ -17,16 +17,14 @@ so the partner keeps "no measurements yet". Screenshots: build/screenshots/r01-.
 """
 from __future__ import annotations
 
-import contextlib
 import re
-import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pyotp
 
-from tests.browser.conftest import SCREENSHOTS, Hub, Person
-from tests.browser.test_journeys import DESKTOP, PHONE, Shots, flash, menu, sign_in
+from tests.browser.conftest import Hub, Person
+from tests.browser.test_journeys import PHONE, Shots, flash, menu, new_page, run_journey, sign_in
 
 ALIAS = "Iris"
 SUMMARY = "Werkt via advertenties in hotels in Arnhem; wil eruit en haar schulden op orde krijgen."
@@ -38,46 +36,8 @@ REFUSED = "Dit mag niet met jouw rol."
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
-class PrefixedShots(Shots):
-    """Numbered screenshots like the first journey's, with a prefix of their own so that neither
-    journey overwrites the other's: build/screenshots/r01-referrer-handoff-sent.png, ..."""
-
-    def __init__(self, prefix: str):
-        super().__init__()
-        self.prefix = prefix
-        for old in SCREENSHOTS.glob(f"{prefix}[0-9][0-9]-*.png"):
-            old.unlink()
-
-    def __call__(self, page, step: str, full_page: bool = True) -> None:
-        self.number += 1
-        page.screenshot(path=str(SCREENSHOTS / f"{self.prefix}{self.number:02d}-{step}.png"), full_page=full_page)
-
-
 def test_rights_and_reports_journey(browser, hub: Hub):
-    started = time.monotonic()
-    shot = PrefixedShots("r")
-    pages = []
-    try:
-        _journey(browser, hub, shot, pages)
-    except Exception:
-        for index, page in enumerate(pages):  # what each user saw when it went wrong
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(SCREENSHOTS / f"r99-failure-{index}.png"), full_page=True)
-        raise
-    finally:
-        for page in pages:
-            page.context.close()
-    print(f"browser journey (rights and reports): hub {hub.setup}; journey {time.monotonic() - started:.1f} s, "
-          f"{shot.number} screenshots in {SCREENSHOTS}")
-
-
-def fresh_page(browser, hub: Hub, pages: list):
-    """A browser nobody signed in with yet (for the invited coach)."""
-    context = browser.new_context(viewport=DESKTOP, locale="nl-NL", base_url=hub.base_url)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    pages.append(page)
-    return page
+    run_journey("browser journey (rights and reports)", _journey, browser, hub, prefix="r")
 
 
 def has_menu_item(page, name: str) -> bool:
@@ -161,7 +121,7 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     shot(referrer, "referrer-handoff-sent")
 
     # --- 2. The coach accepts it and opens the dossier ----------------------------------------------------
-    coach = sign_in(browser, hub, people["coach"], pages, viewport=DESKTOP)
+    coach = sign_in(browser, hub, people["coach"], pages)
     menu(coach, "Intakelijst")
     coach.get_by_role("link", name=f"Overdracht {handoff_id}", exact=True).click()
     coach.wait_for_url(f"**/handoffs/{handoff_id}")
@@ -196,7 +156,7 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     shot(admin, "admin-invited-coach")
 
     # --- 4. The new coach opens the one-time link, chooses a password and sets up the app ---------------
-    newcomer = fresh_page(browser, hub, pages)
+    newcomer = new_page(browser, hub, pages)
     newcomer.goto(link)
     newcomer.get_by_role("heading", name="Activeer je account", level=1).wait_for()
     newcomer.get_by_label("Wachtwoord", exact=True).fill(new_coach.password)
@@ -220,7 +180,7 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     pages.remove(newcomer)
 
     # --- 5. The link works once only: opened again, it says so at once ---------------------------------
-    stranger = fresh_page(browser, hub, pages)
+    stranger = new_page(browser, hub, pages)
     assert stranger.goto(link).status == 404  # said when the link opens, before a password is typed
     stranger.get_by_role("heading", name="Deze link is niet (meer) geldig. Vraag je beheerder om een nieuwe.",
                          level=1).wait_for()

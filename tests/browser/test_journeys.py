@@ -26,22 +26,51 @@ MESSAGE = "Roos staat op onze wachtlijst. Kun je haar bankafschriften van drie m
 
 
 class Shots:
-    """Numbered screenshots, one per step: build/screenshots/01-referrer-signed-in.png, ..."""
+    """Numbered screenshots, one per step: build/screenshots/01-referrer-signed-in.png, ...; a journey's
+    own prefix keeps the journeys from overwriting each other's (r01-..., from a run before removed)."""
 
-    def __init__(self):
-        self.number = 0
+    def __init__(self, prefix: str = ""):
+        self.number, self.prefix = 0, prefix
+        for old in SCREENSHOTS.glob(f"{prefix}[0-9][0-9]-*.png"):
+            old.unlink()
 
     def __call__(self, page, step: str, full_page: bool = True) -> None:
         self.number += 1
-        page.screenshot(path=str(SCREENSHOTS / f"{self.number:02d}-{step}.png"), full_page=full_page)
+        page.screenshot(path=str(SCREENSHOTS / f"{self.prefix}{self.number:02d}-{step}.png"), full_page=full_page)
 
 
-def sign_in(browser, hub: Hub, person: Person, pages: list, viewport=DESKTOP, **options):
-    """A fresh browser (context) for `person`, signed in with password and TOTP code."""
+def run_journey(name: str, journey, browser, hub: Hub, prefix: str = "") -> None:
+    """Run `journey(browser, hub, shot, pages)`; when it fails, each user's page is kept as a screenshot
+    (<prefix>99-failure-<n>.png), and every browser is closed either way."""
+    started = time.monotonic()
+    shot = Shots(prefix)
+    pages = []
+    try:
+        journey(browser, hub, shot, pages)
+    except Exception:
+        for index, page in enumerate(pages):  # what each user saw when it went wrong
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(SCREENSHOTS / f"{prefix}99-failure-{index}.png"), full_page=True)
+        raise
+    finally:
+        for page in pages:
+            page.context.close()
+    print(f"{name}: hub {hub.setup}; journey {time.monotonic() - started:.1f} s, "
+          f"{shot.number} screenshots in {SCREENSHOTS}")
+
+
+def new_page(browser, hub: Hub, pages: list, viewport=DESKTOP, **options):
+    """A fresh browser (context) nobody signed in with yet, in Dutch."""
     context = browser.new_context(viewport=viewport, locale="nl-NL", base_url=hub.base_url, **options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     pages.append(page)
+    return page
+
+
+def sign_in(browser, hub: Hub, person: Person, pages: list, viewport=DESKTOP, **options):
+    """A fresh browser (context) for `person`, signed in with password and TOTP code."""
+    page = new_page(browser, hub, pages, viewport, **options)
     page.goto("/login")
     page.get_by_label("E-mailadres").fill(person.email)
     page.get_by_label("Wachtwoord").fill(person.password)
@@ -64,21 +93,7 @@ def flash(page):
 
 
 def test_referral_journey(browser, hub: Hub):
-    started = time.monotonic()
-    shot = Shots()
-    pages = []
-    try:
-        _journey(browser, hub, shot, pages)
-    except Exception:
-        for index, page in enumerate(pages):  # what each user saw when it went wrong
-            with contextlib.suppress(Exception):
-                page.screenshot(path=str(SCREENSHOTS / f"99-failure-{index}.png"), full_page=True)
-        raise
-    finally:
-        for page in pages:
-            page.context.close()
-    print(f"browser journey: hub {hub.setup}; journey {time.monotonic() - started:.1f} s, "
-          f"{shot.number} screenshots in {SCREENSHOTS}")
+    run_journey("browser journey", _journey, browser, hub)
 
 
 def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
