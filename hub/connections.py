@@ -199,6 +199,27 @@ class SqliteStatement:
             driver.executemany(sql, [self._values(positions, row) for row in rows])
 
 
+# SQLite's "busy" and "locked": the write lock not had within the busy timeout.
+_SQLITE_WAITED_IN_VAIN = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+
+
+def database_out_of_reach(error: BaseException) -> bool:
+    """The database could not be reached, or not in time: worth a 503 and a try again (hub.http). A
+    connection broken under the request; on PostgreSQL any OperationalError (refused, shutting down,
+    cut); on SQLite only its write lock not had in time. SQLite also calls a missing table or a
+    malformed statement "operational": those are faults of the hub, answered 500 and logged."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_WAITED_IN_VAIN  # extended codes: their low byte
+    return True
+
+
 @contextmanager
 def _as_sqlalchemy_errors():
     """The driver's errors as SQLAlchemy raises them (without the parameters), so that they are

@@ -6,11 +6,12 @@ import logging
 from flask import Flask, Response, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import escape
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from hub.audit.service import write_durable_events
+from hub.connections import database_out_of_reach
 from hub.errors import HubError
 from hub.extensions import db
 
@@ -84,7 +85,7 @@ def handle_hub_error(error: HubError) -> Response:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    if isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated):
+    if database_out_of_reach(error):
         return database_unavailable(error)
     log.exception("unhandled error on %s %s", request.method, request.path)  # no request data logged
     return error_response(500, "internal_error", _default_message(500))

@@ -90,7 +90,9 @@ def test_a_handoff_that_cannot_get_sqlites_write_lock_in_time_answers_503_and_sa
     headers, programme = handing_over
 
     def locked(_statement, _connection):  # as begin_writing gives up after the busy timeout
-        raise sqlite3.OperationalError("database is locked")
+        error = sqlite3.OperationalError("database is locked")
+        error.sqlite_errorcode = sqlite3.SQLITE_BUSY  # as SQLite sets it
+        raise error
 
     monkeypatch.setattr(connections.SqliteStatement, "_cursor", locked)
     response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
@@ -115,3 +117,18 @@ def test_a_connection_lost_at_commit_answers_503_and_asks_to_check_before_sendin
     error = assert_api_error(response, 503, "database_unavailable")
     assert response.headers["Retry-After"] == "1"
     assert "Check whether your change was saved" in error["message"]
+
+
+@pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="SQLite's own error codes")
+def test_a_fault_of_the_hub_that_sqlite_calls_operational_is_a_500_not_a_503(client, handing_over, monkeypatch):
+    """A missing table or a malformed statement is not the database out of reach: no "try again", and
+    it is logged as the fault it is."""
+    headers, programme = handing_over
+
+    def broken(_statement, connection):
+        connection.connection.driver_connection.execute("SELECT * FROM no_such_table")
+
+    monkeypatch.setattr(connections.SqliteStatement, "_cursor", broken)
+    response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
+    assert_api_error(response, 500, "internal_error")
+    assert "Retry-After" not in response.headers
