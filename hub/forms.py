@@ -1,19 +1,48 @@
 """Web forms are validated by the same marshmallow schemas as the API (CSRF by Flask-WTF)."""
 from __future__ import annotations
 
+import re
+
 from flask import request
+from flask_babel import gettext as _
 from marshmallow import EXCLUDE, Schema, ValidationError
+
+RANGE = re.compile(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.")
+LONGER = re.compile(r"Longer than maximum length (\d+)\.")
+
+
+def friendly(message: str) -> str:
+    """marshmallow's English message in the words of the interface, translated; one that means
+    different things on different forms ("Length must be between ...": characters, or items of a
+    list) is left to the form's own wording (`hub.referrals.forms`, `service_referral_forms`)."""
+    if message in ("Missing data for required field.", "Field may not be null.", "Shorter than minimum length 1."):
+        return _("Fill this in.")
+    if message == "Not a valid integer.":
+        return _("Enter a whole number.")
+    if message.startswith("Must be one of") or message == "Not a valid boolean.":
+        return _("Choose one of the options.")
+    if message.startswith("Not a valid datetime"):
+        return _("Enter a date and a time.")
+    if message.startswith("Not a valid date"):
+        return _("Enter a date.")
+    if match := RANGE.fullmatch(message):
+        return _("Enter a number from %(low)s to %(high)s.", low=match[1], high=match[2])
+    if match := LONGER.fullmatch(message):
+        return _("Use at most %(count)s characters.", count=match[1])
+    return message
 
 
 def load_form(schema: Schema | type[Schema]) -> tuple[dict | None, dict]:
-    """Validate the posted form: (data, {}) or (None, {field: [messages]})."""
+    """Validate the posted form: (data, {}) or (None, {field: [messages]}), the messages of a flat
+    form's fields in the reader's language."""
     if isinstance(schema, type):
         schema = schema()
     try:
         values = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
         return schema.load(values, unknown=EXCLUDE), {}
     except ValidationError as error:
-        return None, error.normalized_messages()
+        return None, {name: [friendly(m) for m in messages] if isinstance(messages, list) else messages
+                      for name, messages in error.normalized_messages().items()}
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -20,6 +20,9 @@ def test_an_admin_registers_an_organisation(app, make, client):
                                                      "municipality": "Ede"})
     assert again.status_code == 422
     assert 'id="e-name"' in again.get_data(as_text=True), "the name field says why"
+    unknown_kind = post_form(client, "/organisations/new", {"name": "Iets", "kind": "castle", "municipality": "Ede"})
+    assert unknown_kind.status_code == 422
+    assert "Kies een van de mogelijkheden." in unknown_kind.get_data(as_text=True), "in the reader's language"
 
 
 def test_an_admin_cannot_give_a_role_that_does_not_fit_the_organisation(app, make, client):
@@ -47,6 +50,7 @@ def test_the_new_user_form_chooses_no_organisation_or_role_for_the_admin(app, ma
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="e-organisation_id"' in html and 'id="e-role"' in html, "both fields say what is missing"
+    assert html.count('">Vul dit in.</p>') == 2 and "Missing data" not in html, "in the reader's language"
     with app.app_context():
         assert db.session.scalar(select(User).where(User.email == "vergeten@hub.test")) is None
 

@@ -1,14 +1,15 @@
 """Erasure on request: recorded by the coach and carried out at once, unless a legal hold applies
 (then the request and the hold's reason are recorded and shown, and it is carried out when the hold
-is lifted); an open trajectory is closed first by the coach. The legal hold itself: set and lifted
-by the coach of the programme, audited."""
+is lifted); an open trajectory is closed with it, with the outcome the coach gives, even when the
+client withdrew the handoff consent. The legal hold itself: set and lifted by the coach of the
+programme, audited."""
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from hub.audit.models import AuditEvent, AuditResult
 from hub.extensions import db
-from hub.referrals.models import Client
+from hub.referrals.models import Client, Trajectory
 from hub.rights.models import ErasureRequest, ErasureStatus
 from hub.rights.service import ANONYMISED
 from tests.conftest import NOW
@@ -18,9 +19,23 @@ from tests.web import csrf_token, next_step, signed_in
 HOLD = "Strafzaak 09/123456-26: het OM vraagt het dossier te bewaren."
 
 
-def _erase(client, dossier, reason="De cliënt vraagt alles te wissen."):
-    return client.post(f"/api/v1/clients/{dossier.client_id}/erasure", json={"reason": reason},
+def _erase(client, dossier, reason="De cliënt vraagt alles te wissen.", **body):
+    return client.post(f"/api/v1/clients/{dossier.client_id}/erasure", json={"reason": reason, **body},
                        headers=dossier.coach_headers)
+
+
+def _withdraw_handoff_consent(client, dossier) -> None:
+    consents = client.get(f"/api/v1/clients/{dossier.client_id}/consents", headers=dossier.coach_headers)
+    handoff = next(c for c in consents.get_json()["items"] if c["purpose"] == "handoff")
+    withdrawn = client.post(f"/api/v1/consents/{handoff['id']}/withdraw", headers=dossier.coach_headers,
+                            json={"reason": "De cliënt wil vergeten worden."})
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+
+
+def _trajectory(app, dossier):
+    with app.app_context():
+        trajectory = db.session.get(Trajectory, dossier.trajectory_id)
+        return trajectory.outcome, trajectory.destination, trajectory.closed_on
 
 
 def _hold(client, dossier, reason=HOLD):
@@ -64,18 +79,58 @@ def test_an_erasure_request_is_carried_out_at_once(app, client, make, api_login)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_anonymised"
 
 
-def test_an_open_trajectory_is_closed_by_the_coach_first(app, client, make, api_login):
+def test_an_open_trajectory_must_be_given_its_outcome_and_nothing_is_erased_without_it(app, client, make,
+                                                                                       api_login):
     dossier = full_dossier(client, make, api_login, close=False)
+    status = client.get(f"/api/v1/clients/{dossier.client_id}/rights", headers=dossier.coach_headers).get_json()
+    assert status["open_trajectory_since"] == NOW.date().isoformat()
     response = _erase(client, dossier)
     assert response.status_code == 409
     error = response.get_json()["error"]
-    assert error["code"] == "trajectory_open" and "Sluit het eerst af" in error["message"]
+    assert error["code"] == "trajectory_open" and "hoe het is afgelopen" in error["message"]
     assert _requests(app, dossier.client_id) == []
     assert "raamprostitutie" in _exported(client, dossier)
-    closed = client.post(f"/api/v1/trajectories/{dossier.trajectory_id}/close", headers=dossier.coach_headers,
-                         json={"outcome": "dropped_out", "closed_on": NOW.date().isoformat()})
-    assert closed.status_code == 200
-    assert _erase(client, dossier).status_code == 201
+    assert _trajectory(app, dossier) == (None, None, None)
+
+
+def test_a_client_who_withdrew_the_handoff_consent_is_erased_with_the_trajectory_closed(app, client, make,
+                                                                                        api_login):
+    dossier = full_dossier(client, make, api_login, close=False)
+    _withdraw_handoff_consent(client, dossier)
+    today = NOW.date().isoformat()
+    closed_alone = client.post(f"/api/v1/trajectories/{dossier.trajectory_id}/close", headers=dossier.coach_headers,
+                               json={"outcome": "dropped_out", "closed_on": today})
+    assert closed_alone.status_code == 404  # without the consent, the trajectory's own route is closed
+    response = _erase(client, dossier, close_trajectory={"outcome": "dropped_out", "closed_on": today})
+    assert response.status_code == 201, response.get_json()
+    assert _trajectory(app, dossier) == ("dropped_out", None, NOW.date())
+    assert "raamprostitutie" not in _exported(client, dossier)
+    with app.app_context():
+        assert registration_report(dossier.programme)["dropped_out"] == 1
+        closed = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "referrals:trajectory:closed"))
+        assert (closed.user_id, closed.client_id, closed.ground) == (dossier.coach.id, dossier.client_id,
+                                                                    "request:erasure")
+
+
+def test_a_closing_that_does_not_fit_erases_nothing(app, client, make, api_login):
+    dossier = full_dossier(client, make, api_login, close=False)
+    no_destination = _erase(client, dossier, close_trajectory={"outcome": "exited",
+                                                               "closed_on": NOW.date().isoformat()})
+    assert no_destination.status_code == 422
+    assert list(no_destination.get_json()["error"]["fields"]["close_trajectory"]) == ["destination"]
+    in_the_future = _erase(client, dossier, close_trajectory={"outcome": "moved", "closed_on": "2027-01-01"})
+    assert in_the_future.get_json()["error"]["fields"] == {"close_trajectory": {"closed_on": ["In de toekomst."]}}
+    unknown = _erase(client, dossier, close_trajectory={"outcome": "vanished", "closed_on": "2026-11-23"})
+    assert unknown.status_code == 422 and "outcome" in unknown.get_json()["error"]["fields"]["close_trajectory"]
+    assert _requests(app, dossier.client_id) == [] and _trajectory(app, dossier) == (None, None, None)
+    assert "raamprostitutie" in _exported(client, dossier)
+
+
+def test_a_closing_given_for_a_closed_trajectory_changes_nothing_of_it(app, client, make, api_login):
+    dossier = full_dossier(client, make, api_login)  # closed as an exit to paid work
+    response = _erase(client, dossier, close_trajectory={"outcome": "moved", "closed_on": NOW.date().isoformat()})
+    assert response.status_code == 201
+    assert _trajectory(app, dossier) == ("exited", "paid_work", NOW.date())
 
 
 def test_under_a_legal_hold_the_request_is_recorded_and_the_reason_shown(app, client, make, api_login):
@@ -171,3 +226,29 @@ def test_the_coach_erases_and_holds_in_the_web_interface(app, client, make, api_
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(ErasureRequest.client_id == dossier.client_id,
                                                             ErasureRequest.status == ErasureStatus.CARRIED_OUT)) == 1
+
+
+def test_the_coach_closes_the_trajectory_and_erases_in_one_step_on_the_web(app, client, make, api_login):
+    dossier = full_dossier(client, make, api_login, close=False)
+    _withdraw_handoff_consent(client, dossier)
+    next_step()
+    signed_in(client, dossier.coach)
+    page_path = f"/clients/{dossier.client_id}/rights"
+    page = client.get(page_path).get_data(as_text=True)
+    assert "Het traject loopt nog" in page and 'name="outcome"' in page
+    token = csrf_token(client, page_path)
+    erase = f"/clients/{dossier.client_id}/erasure"
+    form = {"csrf_token": token, "reason": "Wissen graag", "confirm": "yes", "closed_on": NOW.date().isoformat()}
+    without_outcome = client.post(erase, data=form)
+    assert without_outcome.status_code == 422
+    shown = without_outcome.get_data(as_text=True)
+    assert 'id="e-outcome"' in shown and 'value="yes" class="checkbox" checked' in shown  # the tick is kept
+    exit_without_destination = client.post(erase, data={**form, "outcome": "exited"})
+    assert exit_without_destination.status_code == 422 and 'id="e-destination"' in exit_without_destination.get_data(
+        as_text=True)
+    assert _requests(app, dossier.client_id) == [] and _trajectory(app, dossier) == (None, None, None)
+    done = client.post(erase, data={**form, "outcome": "exited", "destination": "education"})
+    assert done.status_code == 302
+    assert _trajectory(app, dossier) == ("exited", "education", NOW.date())
+    after = client.get(page_path).get_data(as_text=True)
+    assert "Roos" not in after and 'name="outcome"' not in after

@@ -246,7 +246,7 @@ def test_three_schedulers_at_once_anonymise_each_client_once(isolated_app):
             actor = db.session.get(User, coach.id)
             accept_handoff(actor, db.session.get(Handoff, handoff_id), NOW)
             trajectory = db.session.scalar(select(Trajectory).where(Trajectory.client_id == client_id))
-            close_trajectory(actor, trajectory, decide(programme, client_id, "handoff", None, NOW), NOW,
+            close_trajectory(actor, trajectory, decide(programme, client_id, "handoff", None, NOW).ground, NOW,
                              outcome=TrajectoryOutcome.MOVED, closed_on=NOW.date())
             db.session.commit()
     start = threading.Barrier(3)

@@ -200,10 +200,11 @@ def test_an_empty_or_huge_message_comes_back_with_an_error(app, chain, body):
     assert _count(app, Message) == 0
 
 
-def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it(app, chain, make):
+def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it_and_back(app, chain, make):
     housing = make.organisation("housing", municipality="Arnhem", name="Woonstichting Arnhem")
     web = browser(app, chain["coach"])
-    new = f"/clients/{chain['client_id']}/service-referrals/new"
+    client_id = chain["client_id"]
+    new = f"/clients/{client_id}/service-referrals/new"
     html = web.get(f"{new}?domain=housing").get_data(as_text=True)
     assert "<h1>Roos doorverwijzen naar een ketenpartner</h1>" in html  # the client as the coach knows her
     choices = html.split('id="f-organisation_id"')[1].split("</fieldset>")[0]
@@ -213,27 +214,46 @@ def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it(app, chain
                    page=f"{new}?domain=housing")
     html = refused.get_data(as_text=True)
     assert refused.status_code == 403 and 'class="error-summary consent-missing"' in html
-    assert f'href="/clients/{chain["client_id"]}/consents/new"' in html
     assert _count(app, ServiceReferral) == before
+
+    # the link opens the consent form filled in for this partner and life domain ...
+    link = re.search(r'class="button" href="(/clients/\d+/consents/new\?[^"]+)"', html)[1].replace("&amp;", "&")
+    back = f"{new}?domain=housing&organisation_id={housing}"
+    form = web.get(link).get_data(as_text=True)
+    assert f'<option value="{housing}" selected' in form
+    assert re.search(r'value="service_referral"[^>]*checked', form) and re.search(r'value="housing"[^>]*checked', form)
+    assert not re.search(r'value="finances"[^>]*checked', form)
+    assert f'name="next" value="{back}"'.replace("&", "&amp;") in form
+    # ... and, once recorded, leads back to the referral with the partner chosen
+    recorded = post(web, f"/clients/{client_id}/consents/new", {
+        "recipient_organisation_id": str(housing), "purpose": "service_referral", "scope": "housing",
+        "method": "verbal", "statement": "De woningcorporatie mag mijn woonsituatie zien.", "next": back},
+        page=link)
+    assert recorded.status_code == 302 and recorded.location == back
+    again = web.get(back).get_data(as_text=True)
+    assert f'value="{housing}" required\n             checked' in again or re.search(
+        rf'value="{housing}" required\s+checked', again)
 
     missing = post(web, new, {"domain": "housing"}, page=f"{new}?domain=housing")
     assert missing.status_code == 422 and 'id="e-organisation_id"' in missing.get_data(as_text=True)
     assert _count(app, ServiceReferral) == before
 
-    from hub.consent.service import record_consent
-
-    with app.test_request_context():
-        record_consent(db.session.get(User, chain["coach"].id), client_id=chain["client_id"],
-                       recipient_organisation_id=housing, purpose="service_referral", scope=["housing"],
-                       method="verbal", statement="De woningcorporatie mag mijn woonsituatie zien.", now=NOW)
-        db.session.commit()
     sent = post(web, new, {"domain": "housing", "organisation_id": str(housing), "urgent": "1",
-                           "note": "Dakloos per 1 december."}, page=f"{new}?domain=housing")
+                           "note": "Dakloos per 1 december."}, page=back)
     assert sent.status_code == 302
     with app.app_context():
         referral = db.session.scalar(select(ServiceReferral).where(ServiceReferral.organisation_id == housing))
         assert referral.urgent and referral.note == "Dakloos per 1 december."
     assert sent.location.endswith(f"/service-referrals/{referral.id}")
+
+
+def test_a_link_fills_in_only_who_what_for_and_which_parts_of_a_new_consent(app, chain):
+    web = browser(app, chain["coach"])
+    form = web.get(f"/clients/{chain['client_id']}/consents/new?statement=Alles+mag&method=written"
+                   "&valid_until=2030-01-01&next=//evil.example").get_data(as_text=True)
+    form = form.split('class="consent-form"', 1)[1].split("</form>", 1)[0]
+    assert "Alles mag" not in form and not re.search(r'value="written"[^>]*checked', form)
+    assert "2030-01-01" not in form and "evil.example" not in form
 
 
 def test_another_programmes_coach_cannot_refer_the_client(app, chain, make):
@@ -373,6 +393,13 @@ def test_the_refer_on_page_shows_each_partners_measured_waiting_or_that_there_is
     assert "mediaan 12.0 dagen" in measured and "nu 0 wachtend" in measured
     new = options.split("Kredietbank Nieuw")[1].split("</div>")[0]
     assert "nog geen metingen" in new
+
+
+def test_a_partner_where_clients_wait_but_none_began_says_so_in_words(app, chain):
+    web = browser(app, chain["coach"])
+    html = web.get(f"/clients/{chain['client_id']}/service-referrals/new?domain=finances").get_data(as_text=True)
+    measured = html.split('id="f-organisation_id"')[1].split("Schuldhulp Arnhem")[1].split("</div>")[0]
+    assert "nog geen wachttijd gemeten" in measured and "nu 1 wachtend" in measured and "—" not in measured
 
 
 def test_the_partner_page_shows_no_legal_position_without_the_profile_item(app, chain):

@@ -57,6 +57,9 @@ def client_consents(client: Client, tag: str = "consent:consents:read") -> list[
     return consents
 
 
+PREFILLED = ("recipient_organisation_id", "purpose", "scope")
+
+
 def form_context(client_id: int, form=None, errors: dict | None = None) -> dict:
     """What the form for a new consent needs."""
     organisations = db.session.execute(select(Organisation.id, Organisation.name, Organisation.kind)
@@ -122,7 +125,12 @@ def new_consent(client_id: int):
         else:
             flash(_("The consent for %(organisation)s is recorded.", organisation=consent.recipient.name), "info")
             return redirect(safe_next(request.form.get("next"), url_for("consent.consents", client_id=client.id)))
-    return render_template("consent/new_consent.html", **form_context(client.id, request.form, errors)), status
+    # Opened from a refused referral, the form comes filled in for its partner and life domain (GET); only
+    # those: what the client agreed to and how is never filled in by a link.
+    form = request.form if request.method == "POST" else MultiDict(
+        [(key, value) for key, value in request.args.items(multi=True) if key in PREFILLED])
+    return render_template("consent/new_consent.html", next_url=safe_next(request.values.get("next"), ""),
+                           **form_context(client.id, form, errors)), status
 
 
 @bp.route("/consents/<int:consent_id>/withdraw", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, fields
 from werkzeug.datastructures import MultiDict
 
+from hub.forms import friendly as common_friendly
 from hub.vocab import LifeDomain
 
 DOMAIN_PARTS = ("score", "wish", "notes")
@@ -95,30 +96,19 @@ def _walk(errors, path: tuple):
         yield path, [str(errors)]
 
 
-RANGE = re.compile(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.")
-LONGER = re.compile(r"Longer than maximum length (\d+)\.")
 TOO_MANY = re.compile(r"Length must be between \d+ and (\d+)\.")
 
 
 def friendly(message: str) -> str:
-    """marshmallow's English messages, in the words of the interface (and translated)."""
-    if message in ("Missing data for required field.", "Field may not be null.", "Shorter than minimum length 1."):
-        return _("Fill this in.")
+    """marshmallow's English messages, in the words of the interface (and translated); a list's
+    length is counted in items."""
     if message == "Choose at least one.":
         return _("Choose at least one.")
-    if message == "Not a valid integer.":
-        return _("Enter a whole number.")
-    if message.startswith("Must be one of:") or message.startswith("Unknown scope item"):
+    if message.startswith("Unknown scope item"):
         return _("Choose one of the options.")
-    if message.startswith("Not a valid date"):
-        return _("Enter a date.")
-    if match := RANGE.fullmatch(message):
-        return _("Enter a number from %(low)s to %(high)s.", low=match[1], high=match[2])
-    if match := LONGER.fullmatch(message):
-        return _("Use at most %(count)s characters.", count=match[1])
     if match := TOO_MANY.fullmatch(message):
         return _("Give at most %(count)s.", count=match[1])
-    return message
+    return common_friendly(message)
 
 
 # --- the coach's decisions on the handoff page ---------------------------------------------------

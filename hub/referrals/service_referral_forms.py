@@ -8,6 +8,7 @@ from datetime import UTC
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from hub.forms import friendly
 from hub.referrals.escalation import AMSTERDAM, MAX_WORKING_DAYS
 from hub.referrals.service_referral_models import HoldReason, RejectReason, Status
 from hub.vocab import LifeDomain, OrganisationKind
@@ -76,25 +77,15 @@ class OverrideForm(Schema):
         return data
 
 
-RANGE = re.compile(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.")
-LONGER = re.compile(r"(?:Longer than maximum length|Length must be between \d+ and) (\d+)\.")
+TOO_LONG = re.compile(r"Length must be between \d+ and (\d+)\.")
 
 
 def _friendly(message: str) -> str:
-    """marshmallow's English messages as the interface says them (translated)."""
-    if message in ("Missing data for required field.", "Field may not be null."):
-        return _("Fill this in.")
-    if message == "Not a valid integer.":
-        return _("Enter a whole number.")
-    if message.startswith("Must be one of") or message == "Not a valid boolean.":
-        return _("Choose one of the options.")
-    if message.startswith("Not a valid") and "datetime" in message:
-        return _("Enter a date and a time.")
-    if match := RANGE.fullmatch(message):
-        return _("Enter a number from %(low)s to %(high)s.", low=match[1], high=match[2])
-    if match := LONGER.fullmatch(message):
+    """marshmallow's English messages as the interface says them (translated); a length is counted
+    in characters."""
+    if match := TOO_LONG.fullmatch(message):
         return _("Use at most %(count)s characters.", count=match[1])
-    return message
+    return friendly(message)
 
 
 def form_errors(errors: dict) -> dict[str, list[str]]:

@@ -235,9 +235,12 @@ def new_referral(client_id: int):
     record_listing("referrals:service_referrals:listed", {"items": shown, "page": 1, "per_page": 50},
                    object_type="service_referral", filters={"client_id": client.id, "open": True})
     open_referrals = [service.summary(r, now) for r in shown]
+    # the partner chosen: posted, or in the address when the coach comes back from recording a consent
+    chosen_partner = request.form.get("organisation_id") or request.args.get("organisation_id") or ""
     return render_template("service_referrals/new.html", client_id=client.id, alias=client.alias, domain=domain,
                            partners=partners, domains=list(LifeDomain), errors=errors, form=request.form,
-                           consent_missing=consent_missing, open_referrals=open_referrals, waiting=waiting), status
+                           chosen_partner=chosen_partner, consent_missing=consent_missing,
+                           open_referrals=open_referrals, waiting=waiting), status
 
 
 # --- escalations --------------------------------------------------------------------------------------

@@ -219,10 +219,12 @@ def record_progress(actor: User, goal: Goal, decision: Decision, score: int, now
 
 # --- closing -----------------------------------------------------------------------------------
 
-def close_trajectory(actor: User, trajectory: Trajectory, decision: Decision, now: datetime, *,
+def close_trajectory(actor: User, trajectory: Trajectory, ground: str | None, now: datetime, *,
                      outcome: TrajectoryOutcome, closed_on: date, destination: ExitDestination | None = None,
                      note: str | None = None) -> Trajectory:
-    """Close with an outcome and date (an exit names its destination); current phases end that day."""
+    """Close with an outcome and date (an exit names its destination); current phases end that day.
+    `ground` is what allowed it: the handoff consent (`Decision.ground`), or the client's erasure
+    request (`hub.rights.service.request_erasure`)."""
     if not trajectory.is_open:
         raise Conflict(_("This trajectory was closed already on %(date)s.", date=trajectory.closed_on.isoformat()),
                        code="trajectory_closed")
@@ -246,7 +248,7 @@ def close_trajectory(actor: User, trajectory: Trajectory, decision: Decision, no
     trajectory.closing_note = note
     db.session.flush()
     record("referrals:trajectory:closed", AuditAction.UPDATE, object_type="trajectory", object_id=trajectory.id,
-           client_id=trajectory.client_id, user=actor, ground=decision.ground)
+           client_id=trajectory.client_id, user=actor, ground=ground)
     return trajectory
 
 

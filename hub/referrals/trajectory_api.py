@@ -106,7 +106,7 @@ def close(data, trajectory_id):
     """Close the trajectory with its outcome and date."""
     now = utcnow()
     trajectory, decision = service.trajectory_for(current_user, trajectory_id, now, for_update=True)
-    return service.close_trajectory(current_user, trajectory, decision, now, **data)
+    return service.close_trajectory(current_user, trajectory, decision.ground, now, **data)
 
 
 @blp.get("/caseload")

@@ -13,6 +13,7 @@ from hub.rights import service
 from hub.rights.schemas import (
     ClientExportSchema,
     ErasureRequestSchema,
+    ErasureSchema,
     ReadLogArgs,
     ReadLogPageSchema,
     RightsLangArgs,
@@ -66,18 +67,21 @@ def rights(client_id):
 
 
 @blp.post("/clients/<int:client_id>/erasure")
-@blp.arguments(RightsReasonSchema)
+@blp.arguments(ErasureSchema)
 @blp.response(201, ErasureRequestSchema)
 @blp.alt_response(404, description=NOT_YOURS)
 @blp.alt_response(409, description="`legal_hold` (the request is recorded; the hold's reason is in the message "
-                                   "and in fields.legal_hold_reason), `trajectory_open` (close it first with its "
-                                   "outcome) or `already_anonymised`")
-@blp.alt_response(422, description="No reason given")
+                                   "and in fields.legal_hold_reason), `trajectory_open` (send `close_trajectory` "
+                                   "with its outcome and date) or `already_anonymised`")
+@blp.alt_response(422, description="No reason given, or a `close_trajectory` that does not fit the trajectory "
+                                   "(an exit without destination, a date in the future or before its current "
+                                   "phase began)")
 @secured(blp, Permission.CLIENT_RIGHTS)
 def erasure(data, client_id):
-    """Record the client's request to be erased; it is carried out at once unless a legal hold applies."""
+    """Record the client's request to be erased; it is carried out at once unless a legal hold applies.
+    An open trajectory is closed with it, with the outcome given in `close_trajectory`."""
     client = programme_client(current_user, client_id)
-    return service.request_erasure(current_user, client, data["reason"], utcnow())
+    return service.request_erasure(current_user, client, data["reason"], utcnow(), data["close_trajectory"])
 
 
 @blp.post("/clients/<int:client_id>/legal-hold")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
@@ -222,8 +222,10 @@ def by_day(client_id: int) -> list[Line]:
     return list(lines.values())
 
 
-def local_date(moment: datetime, style: str = "long") -> str:
-    return format_date(moment.astimezone(AMSTERDAM), style, locale=str(get_locale()))
+def local_date(moment: datetime | date, style: str = "long") -> str:
+    """The day in words, in Amsterdam (a moment) or as it is (a calendar date)."""
+    day = moment.astimezone(AMSTERDAM) if isinstance(moment, datetime) else moment
+    return format_date(day, style, locale=str(get_locale()))
 
 
 def local_datetime(moment: datetime) -> str:

@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from hub.api import PageArgsSchema, PageSchema
+from hub.referrals.models import ExitDestination, TrajectoryOutcome
 from hub.rights.service import REASON_MAX
 
 LANG = fields.String(load_default=None, validate=validate.OneOf(["nl", "en"]),
@@ -10,6 +11,21 @@ LANG = fields.String(load_default=None, validate=validate.OneOf(["nl", "en"]),
 
 class RightsReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
+
+
+class ErasureClosingSchema(Schema):
+    outcome = fields.Enum(TrajectoryOutcome, by_value=True, required=True)
+    destination = fields.Enum(ExitDestination, by_value=True, load_default=None, allow_none=True,
+                              metadata={"description": "Required when the outcome is `exited`"})
+    closed_on = fields.Date(required=True)
+
+
+class ErasureSchema(RightsReasonSchema):
+    close_trajectory = fields.Nested(
+        ErasureClosingSchema, load_default=None, allow_none=True,
+        metadata={"description": "How the client's open trajectory ended: it is closed with the erasure, on the "
+                                 "erasure's ground (no handoff consent needed). Without it, an open trajectory "
+                                 "is refused with `trajectory_open`."})
 
 
 class RightsLangArgs(Schema):
@@ -75,4 +91,6 @@ class RightsStatusSchema(Schema):
     legal_hold = fields.Boolean(required=True)
     legal_hold_since = fields.DateTime(allow_none=True)
     legal_hold_reason = fields.String(allow_none=True)
+    open_trajectory_since = fields.Date(allow_none=True, metadata={
+        "description": "When the client's open trajectory began; an erasure must say how it ended"})
     erasure_requests = fields.List(fields.Nested(ErasureRequestSchema), required=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
 from hub.audit.models import AuditAction, AuditResult
@@ -21,6 +21,7 @@ from hub.errors import Conflict, Invalid
 from hub.extensions import db
 from hub.referrals.models import Client, Goal, Handoff, Trajectory
 from hub.referrals.service_referral_models import Message, ServiceReferral
+from hub.referrals.trajectory import close_trajectory
 from hub.rights import export, readlog
 from hub.rights.models import ErasureRequest, ErasureStatus
 
@@ -28,6 +29,7 @@ from hub.rights.models import ErasureRequest, ErasureStatus
 # would look like a fault. Stored encrypted like any value.
 ANONYMISED = "[anonymised]"
 REASON_MAX = 500
+ERASURE_GROUND = "request:erasure"  # the audit ground of what the client's erasure request does
 
 
 def _reason(value: str | None, field: str = "reason") -> str:
@@ -80,13 +82,18 @@ def clear_legal_hold(actor: User, client: Client, now: datetime) -> list[Erasure
 
 # --- erasure -------------------------------------------------------------------------------------
 
-def request_erasure(actor: User, client: Client, reason: str, now: datetime) -> ErasureRequest:
+def request_erasure(actor: User, client: Client, reason: str, now: datetime,
+                    closing: dict | None = None) -> ErasureRequest:
     """Record the client's request to be erased and carry it out at once, unless a legal hold
     applies: then the request is kept (with the hold's reason) and Conflict `legal_hold` says why.
 
-    An open trajectory is refused (Conflict `trajectory_open`): its outcome counts in the uniform
-    registration, and only the coach knows it (dropped out, moved, ...), so the coach closes it
-    first rather than the hub guessing `other`."""
+    An open trajectory must be closed with its real outcome first: that outcome counts in the uniform
+    registration, and only the coach knows it (dropped out, moved, ...), so the hub never guesses
+    `other`. `closing` (outcome, closed_on, and destination for an exit) closes it here, in the
+    same transaction as the erasure and on the erasure's ground, so that a client who withdrew the
+    handoff consent can still be forgotten; without it an open trajectory is refused (Conflict
+    `trajectory_open`). A closing that does not fit the trajectory is refused (Invalid) and nothing
+    is erased."""
     reason = _reason(reason)
     _lock(client)
     if client.anonymised_at is not None:
@@ -100,22 +107,31 @@ def request_erasure(actor: User, client: Client, reason: str, now: datetime) -> 
         erasure.legal_hold_reason = client.legal_hold_reason
         keep_even_if_refused(erasure)  # the answer is 409, yet the request stands
         record("rights:erasure:held", AuditAction.DELETE, AuditResult.REFUSED, object_type="client",
-               object_id=client.id, client_id=client.id, user=actor, ground="request:erasure",
+               object_id=client.id, client_id=client.id, user=actor, ground=ERASURE_GROUND,
                detail="legal_hold")
         raise Conflict(_("A legal hold applies, so the data cannot be erased now. Reason of the hold: %(reason)s. "
                          "The request is recorded and will be carried out when the hold is lifted.",
                          reason=client.legal_hold_reason),
                        code="legal_hold", fields={"legal_hold_reason": [client.legal_hold_reason]})
-    if has_open_trajectory(client.id):
-        raise Conflict(_("The client's trajectory is still open. Close it first with its real outcome (for example "
-                         "dropped out), so that the figures stay right; then record the erasure."),
-                       code="trajectory_open")
+    open_trajectories = db.session.scalars(select(Trajectory).where(Trajectory.client_id == client.id,
+                                                                    Trajectory.closed_on.is_(None))
+                                           .with_for_update()).all()
+    if open_trajectories and closing is None:
+        raise Conflict(_("The client's trajectory is still open. Say how it ended (for example dropped out) and "
+                         "on which day, so that the figures stay right: it is then closed and the data erased "
+                         "together."), code="trajectory_open")
+    for trajectory in open_trajectories:
+        try:
+            close_trajectory(actor, trajectory, ERASURE_GROUND, now, **closing)
+        except Invalid as error:
+            error.fields = {"close_trajectory": error.fields}  # where the request body has them
+            raise
     db.session.add(erasure)
     anonymise(client, now)
     erasure.carried_out_at = now
     db.session.flush()
     record("rights:erasure:carried_out", AuditAction.DELETE, object_type="client", object_id=client.id,
-           client_id=client.id, user=actor, ground="request:erasure")
+           client_id=client.id, user=actor, ground=ERASURE_GROUND)
     return erasure
 
 
@@ -129,7 +145,7 @@ def carry_out_held_requests(client: Client, now: datetime, actor: User | None = 
     if client.anonymised_at is None:
         anonymise(client, now)
         record("rights:erasure:carried_out", AuditAction.DELETE, object_type="client", object_id=client.id,
-               client_id=client.id, user=actor, ground="request:erasure", detail="held_request")
+               client_id=client.id, user=actor, ground=ERASURE_GROUND, detail="held_request")
     for erasure in held:
         erasure.status, erasure.carried_out_at = ErasureStatus.CARRIED_OUT, now
     db.session.flush()
@@ -191,16 +207,20 @@ def anonymise(client: Client, now: datetime) -> None:
 # --- reading: the status, the read log, the export ------------------------------------------------
 
 def status(actor: User, client: Client, *, audit: bool = True) -> dict:
-    """What stands for the client's rights: erased or not, the legal hold, the erasure requests.
+    """What stands for the client's rights: erased or not, the legal hold, an open trajectory (which an
+    erasure must close), the erasure requests.
     (`audit=False` where it only answers a write that is audited itself.)"""
     requests = db.session.scalars(select(ErasureRequest).where(ErasureRequest.client_id == client.id)
                                   .order_by(ErasureRequest.requested_at.desc(), ErasureRequest.id.desc())).all()
     if audit:
         record("rights:rights:read", AuditAction.READ, object_type="client", object_id=client.id,
                client_id=client.id, user=actor)
+    open_since = db.session.scalar(select(func.min(Trajectory.opened_on)).where(Trajectory.client_id == client.id,
+                                                                                Trajectory.closed_on.is_(None)))
     return {"client_id": client.id, "anonymised_at": client.anonymised_at,
             "legal_hold": client.legal_hold_since is not None, "legal_hold_since": client.legal_hold_since,
-            "legal_hold_reason": client.legal_hold_reason, "erasure_requests": requests}
+            "legal_hold_reason": client.legal_hold_reason, "open_trajectory_since": open_since,
+            "erasure_requests": requests}
 
 
 def read_log_page(actor: User, client: Client, page: int, per_page: int) -> dict:

@@ -13,24 +13,32 @@ from hub import LOCALES
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
 from hub.errors import HubError
-from hub.referrals.models import Client
+from hub.forms import load_form
+from hub.referrals.models import Client, ExitDestination, TrajectoryOutcome
 from hub.referrals.service import programme_client
 from hub.rights import readlog, service
-from hub.rights.words import template_helpers
+from hub.rights.schemas import ErasureClosingSchema
+from hub.rights.words import template_helpers, word
 
 bp = Blueprint("rights", __name__, template_folder="templates")
+CLOSING_FIELDS = tuple(ErasureClosingSchema().fields)  # outcome, destination, closed_on
 bp.context_processor(template_helpers)
 
 
 def _rights_page(client: Client, errors: dict | None = None, status: int = 200):
     return render_template("rights/rights.html", client=client, state=service.status(current_user, client),
                            errors=errors or {}, form=request.form, local_date=readlog.local_date,
-                           local_datetime=readlog.local_datetime), status
+                           local_datetime=readlog.local_datetime, today=utcnow().date(),
+                           outcomes=[(o.value, word("outcome", o)) for o in TrajectoryOutcome],
+                           destinations=[(d.value, word("destination", d)) for d in ExitDestination]), status
+
+
+FORM_FIELDS = ("reason", "hold_reason", "confirm", *CLOSING_FIELDS)
 
 
 def _errors(error: HubError) -> dict:
-    return {"_form": [error.message], **{name: messages for name, messages in error.fields.items()
-                                          if name in ("reason", "hold_reason", "confirm")}}
+    fields = {**error.fields, **error.fields.get("close_trajectory", {})}  # the form has them side by side
+    return {"_form": [error.message], **{name: messages for name, messages in fields.items() if name in FORM_FIELDS}}
 
 
 @bp.get("/clients/<int:client_id>/rights")
@@ -73,12 +81,21 @@ def lift_legal_hold(client_id: int):
 @login_required
 @require(Permission.CLIENT_RIGHTS)
 def erasure(client_id: int):
+    """Erase on the client's request; an open trajectory is closed with it, with the outcome the coach
+    gives here (the client may have withdrawn the consent the trajectory's own page needs)."""
     client = programme_client(current_user, client_id)
+    errors: dict = {}
+    closing = None
+    if service.has_open_trajectory(client.id):
+        closing, errors = load_form(ErasureClosingSchema)
     if request.form.get("confirm") != "yes":
-        return _rights_page(client, {"_form": [_("Tick the box to confirm: erasing cannot be undone.")],
-                                     "confirm": [_("Required.")]}, 422)
+        errors["confirm"] = [_("Required.")]
+    if errors:
+        message = (_("Tick the box to confirm: erasing cannot be undone.") if list(errors) == ["confirm"]
+                   else _("Nothing was erased. Check the fields marked below."))
+        return _rights_page(client, {"_form": [message], **errors}, 422)
     try:
-        service.request_erasure(current_user, client, request.form.get("reason", ""), utcnow())
+        service.request_erasure(current_user, client, request.form.get("reason", ""), utcnow(), closing)
     except HubError as error:
         return _rights_page(client, _errors(error), error.status)
     flash(_("The client's data is erased. What the figures need (dates, phases, outcomes) stays, without the story."),

@@ -4,10 +4,11 @@ A police officer hands a client over on a phone and the coach accepts. The admin
 not open a client's rights page, invites a second coach for the programme; she activates her account
 with the one-time link (which then stops working) and sets up her authenticator app. The coach looks
 for debt relief on the sociale kaart, tries to refer on without the client's consent (refused),
-records the consent and refers on; the debt-relief partner, who may open neither the reports nor the
-client's rights, reads the consented part and rejects for lack of room. The coach then shows the
+records the consent (the form filled in for that partner and life domain) and, led back, refers on;
+the debt-relief partner, who may open neither the reports nor the client's rights, reads the
+consented part and rejects for lack of room. The coach then shows the
 client who saw her data and everything the hub holds (in Dutch and English), cannot erase her data
-while her trajectory is open, and sets the programme's target; the chain director reads the waiting
+without saying how her open trajectory ended, and sets the programme's target; the chain director reads the waiting
 times and the uniform registration (small numbers hidden) and may not open the client's rights page.
 Last, the new coach signs in with her own password and app and finds the client's rights page.
 
@@ -217,7 +218,6 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     coach.goto(dossier_url)
     coach.get_by_role("link", name="Doorverwijzen naar een ketenpartner").click()
     coach.wait_for_url(re.compile(r".*/service-referrals/new$"))
-    refer_url = coach.url
     coach.get_by_label("Leefgebied").select_option(label="financiën en schulden")
     coach.get_by_role("button", name="Toon de ketenpartners hiervoor").click()
     coach.wait_for_url(re.compile(r".*domain=finances"))
@@ -229,21 +229,22 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     assert "Er is niets verstuurd." in refused.inner_text()
     shot(coach, "coach-referral-refused-without-consent")
 
-    # --- 8. ... records the client's written consent (finances only) and refers on -------------------------
+    # --- 8. ... records the client's written consent (finances only), filled in for her, and is led back -----
     refused.get_by_role("link", name="Toestemming vastleggen").click()
-    coach.wait_for_url(re.compile(r".*/consents/new$"))
+    coach.wait_for_url(re.compile(r".*/consents/new\?.*"))
     consent_form = coach.get_by_role("main")
     recipient = consent_form.get_by_label("Wie het mag zien")
-    recipient.select_option(recipient.locator("option", has_text=partner_name).get_attribute("value"))
-    consent_form.get_by_label("doorverwijzing naar een ketenpartner").check()
-    consent_form.get_by_role("group", name="Welke delen").get_by_label("financiën en schulden").check()
+    assert recipient.locator("option:checked").inner_text().startswith(partner_name)
+    assert consent_form.get_by_label("doorverwijzing naar een ketenpartner").is_checked()
+    parts = consent_form.get_by_role("group", name="Welke delen")
+    assert parts.get_by_label("financiën en schulden").is_checked() and not parts.get_by_label("wonen").is_checked()
     consent_form.get_by_role("group", name="Hoe de cliënt toestemming gaf").get_by_label("schriftelijk").check()
+    shot(coach, "coach-consent-filled-in-for-the-referral")
     consent_form.get_by_role("button", name="Toestemming vastleggen").click()
-    coach.wait_for_url(re.compile(r".*/consents$"))
+    coach.wait_for_url(re.compile(r".*/service-referrals/new\?domain=finances&organisation_id=\d+$"))
     assert flash(coach).inner_text() == f"De toestemming voor {partner_name} is vastgelegd."
-    coach.goto(refer_url + "?domain=finances")
-    coach.get_by_role("group", name="Ketenpartner").locator(".choice").filter(has_text=partner_name) \
-        .get_by_role("radio").check()
+    assert coach.get_by_role("group", name="Ketenpartner").locator(".choice").filter(has_text=partner_name) \
+        .get_by_role("radio").is_checked()  # her choice is kept
     coach.get_by_label("Notitie voor de ketenpartner").fill("Graag hulp bij de belastingschuld.")
     coach.get_by_role("button", name="Doorverwijzing versturen").click()
     coach.wait_for_url(re.compile(r".*/service-referrals/\d+$"))
@@ -311,16 +312,20 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     assert CODE_WORD in coach.get_by_role("main").inner_text()
     shot(coach, "coach-export-en")
 
-    # --- 13. ... cannot erase her data while her trajectory is open ---------------------------------------
+    # --- 13. ... cannot erase her data without saying how her open trajectory ended -----------------------
     coach.get_by_role("link", name="Back to the client's rights").click()  # the paper is in English now
     coach.wait_for_url(f"**/clients/{client_id}/rights")
     erasure = coach.get_by_role("region", name="Wissen op verzoek")
+    erasure.get_by_role("group", name="Het traject loopt nog").wait_for()
     erasure.get_by_label("Het verzoek van de cliënt, kort").fill("Vroeg erom tijdens het gesprek van vandaag.")
     erasure.get_by_label("Ik heb nagegaan dat de cliënt hierom vraagt").check()
     erasure.get_by_role("button", name="Gegevens van de cliënt wissen").click()
-    coach.get_by_role("alert").filter(has_text="Het traject van de cliënt loopt nog.").wait_for()
+    coach.get_by_role("alert").filter(has_text="Er is niets gewist.").wait_for()
     coach.get_by_role("heading", name=f"Rechten van de cliënt: {ALIAS}", level=1).wait_for()  # nothing erased
-    shot(coach, "coach-erasure-refused-open-trajectory")
+    erasure = coach.get_by_role("region", name="Wissen op verzoek")
+    assert erasure.get_by_label("Hoe is het traject afgelopen?").get_attribute("aria-invalid") == "true"
+    assert erasure.get_by_label("Ik heb nagegaan dat de cliënt hierom vraagt").is_checked()  # her tick is kept
+    shot(coach, "coach-erasure-asks-how-the-trajectory-ended")
 
     # --- 14. ... sets the programme's target on the registration report (exact numbers for the coach) ------
     menu(coach, "Rapportages")
