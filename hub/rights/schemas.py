@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from hub.api import PageArgsSchema, PageSchema
-from hub.referrals.models import ExitDestination, TrajectoryOutcome
+from hub.referrals.trajectory_schemas import CloseSchema
 from hub.rights.service import REASON_MAX
 
 LANG = fields.String(load_default=None, validate=validate.OneOf(["nl", "en"]),
@@ -13,11 +13,11 @@ class RightsReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=REASON_MAX))
 
 
-class ErasureClosingSchema(Schema):
-    outcome = fields.Enum(TrajectoryOutcome, by_value=True, required=True)
-    destination = fields.Enum(ExitDestination, by_value=True, load_default=None, allow_none=True,
-                              metadata={"description": "Required when the outcome is `exited`"})
-    closed_on = fields.Date(required=True)
+class ErasureClosingSchema(CloseSchema):
+    """How the trajectory ended, as its own close route takes it, without a note: erasing would erase it."""
+
+    class Meta:
+        exclude = ("note",)
 
 
 class ErasureSchema(RightsReasonSchema):
