@@ -138,9 +138,12 @@ def finish_transaction(response: Response) -> Response:
             db.session.rollback()
             log.exception("commit failed on %s %s", request.method, request.path)
             response = error_response(500, "internal_error", _default_message(500))
+        write_durable_events()
     else:
         db.session.rollback()
-    write_durable_events()
+        # A 4xx page may show what the request read (a form shown again with its mistakes): its reads
+        # are written all the same. A 5xx page shows nothing of it.
+        write_durable_events(keep_reads=response.status_code < 500)
     return response
 
 

@@ -252,3 +252,24 @@ def test_the_coach_closes_the_trajectory_and_erases_in_one_step_on_the_web(app, 
     assert _trajectory(app, dossier) == ("exited", "education", NOW.date())
     after = client.get(page_path).get_data(as_text=True)
     assert "Roos" not in after and 'name="outcome"' not in after
+
+
+def test_a_rights_page_shown_again_with_its_mistakes_still_logs_the_read(app, client, make, api_login):
+    """The page answered 422 shows the client's erasure requests and legal hold: its work rolls back,
+    yet its read stays in the access log, so the client's read log tells the truth."""
+    dossier = full_dossier(client, make, api_login)
+    next_step()
+    signed_in(client, dossier.coach)
+    page_path = f"/clients/{dossier.client_id}/rights"
+
+    def reads() -> int:
+        with app.app_context():
+            return db.session.scalar(select(func.count()).where(AuditEvent.tag == "rights:rights:read",
+                                                                 AuditEvent.client_id == dossier.client_id))
+
+    token = csrf_token(client, page_path)
+    before = reads()
+    unconfirmed = client.post(f"/clients/{dossier.client_id}/erasure", data={"csrf_token": token, "reason": "Wissen"})
+    assert unconfirmed.status_code == 422 and "Roos" in unconfirmed.get_data(as_text=True)
+    assert reads() == before + 1
+    assert _requests(app, dossier.client_id) == []  # the request's own work is not kept

@@ -200,6 +200,12 @@ def test_an_empty_or_huge_message_comes_back_with_an_error(app, chain, body):
     assert _count(app, Message) == 0
 
 
+def _listings(app, client_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).where(
+            AuditEvent.tag == "referrals:service_referrals:listed", AuditEvent.detail.like(f"client_id={client_id} %")))
+
+
 def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it_and_back(app, chain, make):
     housing = make.organisation("housing", municipality="Arnhem", name="Woonstichting Arnhem")
     web = browser(app, chain["coach"])
@@ -209,12 +215,14 @@ def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it_and_back(a
     assert "<h1>Roos doorverwijzen naar een ketenpartner</h1>" in html  # the client as the coach knows her
     choices = html.split('id="f-organisation_id"')[1].split("</fieldset>")[0]
     assert "Woonstichting Arnhem" in choices and "Schuldhulp Arnhem" not in choices  # partners serving housing
-    before = _count(app, ServiceReferral)
+    before, listed_before = _count(app, ServiceReferral), _listings(app, client_id)
     refused = post(web, new, {"domain": "housing", "organisation_id": str(housing), "urgent": "1"},
                    page=f"{new}?domain=housing")
     html = refused.get_data(as_text=True)
     assert refused.status_code == 403 and 'class="error-summary consent-missing"' in html
     assert _count(app, ServiceReferral) == before
+    # the refused page lists the client's open referrals: that read is logged, although nothing is kept
+    assert _listings(app, client_id) == listed_before + 2  # the form's page, then the refused answer
 
     # the link opens the consent form filled in for this partner and life domain ...
     link = re.search(r'class="button" href="(/clients/\d+/consents/new\?[^"]+)"', html)[1].replace("&amp;", "&")

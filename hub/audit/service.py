@@ -17,16 +17,25 @@ def record(tag: str, action: AuditAction, result: AuditResult = AuditResult.SUCC
     """Record one audit event, named `source:subject:action` (e.g. `auth:session:created`).
 
     The actor and source address come from the current request unless `user` is given.
-    A success is part of the request's transaction: if the work rolls back, so does its event.
+    A success is part of the request's transaction: if the work rolls back, so does its event, except
+    a read (`SHOWN`): what was read may be on the error page all the same (a form shown again with
+    its mistakes), so it is written again after the rollback (`write_durable_events`).
     A refusal or an error is written even when the request's transaction rolls back.
     """
-    event = AuditEvent(**_fields(tag, action, result, object_type=object_type, object_id=object_id,
-                                 client_id=client_id, ground=ground, detail=detail, user=user))
+    fields = _fields(tag, action, result, object_type=object_type, object_id=object_id, client_id=client_id,
+                     ground=ground, detail=detail, user=user)
+    event = AuditEvent(**fields)
     if has_request_context() and result is not AuditResult.SUCCESS:
         g.setdefault("durable_audit_events", []).append(event)
     else:
         db.session.add(event)
+        if has_request_context() and action in SHOWN:
+            g.setdefault("reads_to_keep", []).append(lambda: db.session.add(AuditEvent(**fields)))
     return event
+
+
+# What a read writes: kept even when its request answers with an error (see `record`).
+SHOWN = (AuditAction.READ, AuditAction.EXPORT, AuditAction.SEARCH)
 
 
 def success_event(tag: str, action: AuditAction, *, object_type: str | None = None, object_id: object = None,
@@ -61,12 +70,19 @@ def record_list(tag: str, *, object_type: str, shown: list[tuple[object, int | N
     filter and the page, and a subject per record shown (`shown`: (object id, client id) pairs),
     so that the clients' read logs find it. Two statements whatever the page size: the event, and
     its subjects in one bulk INSERT (no ORM objects per row: these lists are on the hot path).
-    Part of the request's transaction, like any success. Returns the event's id."""
+    Part of the request's transaction, like any success, and kept like any read (`record`). Returns the
+    event's id."""
     described = " ".join(f"{name}={value}" for name, value in sorted(filters.items()) if value not in (None, ""))
     fields = _fields(tag, AuditAction.SEARCH, AuditResult.SUCCESS, object_type=object_type, object_id=None,
                      client_id=None, ground=None, user=user,
                      detail=f"{described} page={page} per_page={per_page} shown={len(shown)}".strip()[:200])
     subjects = {str(object_id): client_id for object_id, client_id in shown}
+    if has_request_context():
+        g.setdefault("reads_to_keep", []).append(lambda: _insert_list(fields, subjects))
+    return _insert_list(fields, subjects)
+
+
+def _insert_list(fields: dict, subjects: dict) -> int:
     if subjects and db.session.get_bind().dialect.name == "postgresql":
         return db.session.execute(_INSERT_EVENT_WITH_SUBJECTS, {
             **fields, "object_ids": list(subjects), "client_ids": list(subjects.values())}).scalars().first()
@@ -131,12 +147,19 @@ def execute_even_if_refused(statement) -> None:
         db.session.execute(statement)
 
 
-def write_durable_events() -> None:
-    """Write the refusals and errors recorded during this request, after its own commit or rollback."""
+def write_durable_events(*, keep_reads: bool = False) -> None:
+    """Write the refusals and errors recorded during this request, after its own commit or rollback;
+    with `keep_reads` (a 4xx answer, its work rolled back), its reads again too: the page may show
+    what was read."""
     events = g.pop("durable_audit_events", [])
     statements = g.pop("durable_statements", [])
-    if events or statements:
+    reads = g.pop("reads_to_keep", [])
+    if not keep_reads:
+        reads = []  # committed with the request's work, or shown on no page (a 5xx)
+    if events or statements or reads:
         for statement in statements:
             db.session.execute(statement)
         db.session.add_all(events)
+        for write_again in reads:
+            write_again()
         db.session.commit()
