@@ -254,6 +254,18 @@ def close_trajectory(actor: User, trajectory: Trajectory, ground: str | None, no
 
 # --- reading -----------------------------------------------------------------------------------
 
+def latest_trajectory(user: User, client: Client, decision: Decision) -> Trajectory | None:
+    """The client's newest trajectory in the coach's programme (open, or how it ended) with its
+    phases, for the dossier; showing it is audited."""
+    trajectory = db.session.scalar(
+        select(Trajectory).where(Trajectory.client_id == client.id, Trajectory.programme_id == user.organisation_id)
+        .options(selectinload(Trajectory.phases)).order_by(Trajectory.number.desc()).limit(1))
+    if trajectory is not None:
+        record("referrals:trajectory:read", AuditAction.READ, object_type="trajectory", object_id=trajectory.id,
+               client_id=client.id, user=user, ground=decision.ground)
+    return trajectory
+
+
 def client_trajectories(user: User, client: Client, decision: Decision, page: int, per_page: int) -> dict:
     """A page of the client's trajectories, newest first, with phases, goals and progress (a fixed
     number of queries however many there are). The read is audited."""

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hub.api import paginate
 from hub.audit.service import record_listing
 from hub.auth.models import User
-from hub.auth.permissions import Permission, require
+from hub.auth.permissions import Permission, can, require
 from hub.clock import utcnow
 from hub.consent.views import consents_context
 from hub.errors import HubError
@@ -32,7 +32,7 @@ from hub.labels import (
 from hub.partners.models import Organisation
 from hub.referrals import service, service_referrals, trajectory
 from hub.referrals.forms import FirstContactForm, form_errors, handoff_body, moment_on
-from hub.referrals.models import Handoff, HandoffStatus
+from hub.referrals.models import ExitDestination, Handoff, HandoffStatus, TrajectoryOutcome
 from hub.referrals.schemas import (
     AcceptSchema,
     DeclineSchema,
@@ -40,6 +40,8 @@ from hub.referrals.schemas import (
     HandoffCreateSchema,
     HandoffStatusSchema,
 )
+from hub.referrals.trajectory_schemas import CloseSchema
+from hub.rights.words import word
 from hub.vocab import (
     HANDOFF_SCOPE_ITEMS,
     ConsentMethod,
@@ -209,17 +211,47 @@ def first_contact(handoff_id: int):
 @require(Permission.CLIENT_READ)
 def dossier(client_id: int):
     """What the client's consent lets the programme see, safe-contact rules first. Audited by the service."""
+    return _dossier_page(client_id)
+
+
+def _dossier_page(client_id: int, close_errors: dict | None = None, status: int = 200):
     now = utcnow()
-    client, _decision = service.client_for_coach(current_user, client_id, now)
+    client, decision = service.client_for_coach(current_user, client_id, now)
     shown_dossier = service.dossier(current_user, client, now)
     handoff = shown_dossier["handoff"]
     # The safety concerns belong with the safe-contact rules: shown under the same consent ("contact").
     safety_concerns = handoff.safety_concerns if handoff and shown_dossier["safe_contact"] is not None else None
+    latest = (trajectory.latest_trajectory(current_user, client, decision)
+              if can(current_user, Permission.TRAJECTORY_READ) else None)
     return render_template(
         "referrals/dossier.html", client=shown_dossier, safety_concerns=safety_concerns,
         handoff=shown(handoff, HandoffStatusSchema()) if handoff else None,
         organisations=_names(Organisation, [handoff.from_organisation_id] if handoff else []),
-        **consents_context(client, now, "referrals.dossier"))
+        trajectory=latest, close_errors=close_errors or {}, form=request.form, today=now.date(), word=word,
+        phase_label=phase_label,
+        outcomes=[(o.value, word("outcome", o)) for o in TrajectoryOutcome],
+        destinations=[(d.value, word("destination", d)) for d in ExitDestination],
+        **consents_context(client, now, "referrals.dossier")), status
+
+
+@bp.post("/trajectories/<int:trajectory_id>/close")
+@login_required
+@require(Permission.TRAJECTORY_MANAGE)
+def close_trajectory(trajectory_id: int):
+    """Close the client's trajectory with its outcome and date, from the dossier."""
+    now = utcnow()
+    row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
+    data, errors = load_form(CloseSchema)
+    status = 422
+    if data is not None:
+        try:
+            trajectory.close_trajectory(current_user, row, decision.ground, now, **data)
+        except HubError as error:
+            errors, status = {"_form": [error.message], **error.fields}, error.status
+        else:
+            flash(_("The trajectory is closed: %(outcome)s.", outcome=word("outcome", row.outcome)), "info")
+            return redirect(url_for("referrals.dossier", client_id=row.client_id, _anchor="trajectory"))
+    return _dossier_page(row.client_id, errors, status)
 
 
 # --- the coach's caseload -------------------------------------------------------------------------

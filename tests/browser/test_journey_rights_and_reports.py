@@ -326,6 +326,12 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     assert erasure.get_by_label("Hoe is het traject afgelopen?").get_attribute("aria-invalid") == "true"
     assert erasure.get_by_label("Ik heb nagegaan dat de cliënt hierom vraagt").is_checked()  # her tick is kept
     shot(coach, "coach-erasure-asks-how-the-trajectory-ended")
+    coach.goto(dossier_url)  # where a trajectory is closed when nothing is erased
+    card = coach.get_by_role("region", name="Traject", exact=True)
+    assert "contactfase" in card.inner_text()
+    card.locator("summary", has_text="Traject afsluiten").click()
+    card.get_by_label("Hoe is het traject afgelopen?").wait_for()
+    shot(coach, "coach-dossier-trajectory")
 
     # --- 14. ... sets the programme's target on the registration report (exact numbers for the coach) ------
     menu(coach, "Rapportages")

@@ -1,0 +1,120 @@
+"""The trajectory on the dossier: the coach sees its phase and closes it with its outcome; a closing
+that does not fit comes back with its mistakes and changes nothing; nobody else may close it."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from hub.audit.models import AuditEvent
+from hub.auth.models import User
+from hub.extensions import db
+from hub.referrals.models import Handoff, Trajectory
+from tests.conftest import NOW
+from tests.test_web_handoff import post, sign_in
+
+
+@pytest.fixture
+def programme(make):
+    return make.organisation("exit_programme", name="Uitstapprogramma Traject")
+
+
+@pytest.fixture
+def coach(make, programme):
+    return make.user("coach", organisation_id=programme)
+
+
+@pytest.fixture
+def accepted(app, make, programme, coach):
+    """(client id, trajectory id) of a client handed over and accepted by the coach."""
+    from hub.referrals.service import accept_handoff
+
+    handoff_id, client_id = make.handoff(programme_id=programme)
+    with app.test_request_context():
+        accept_handoff(db.session.get(User, coach.id), db.session.get(Handoff, handoff_id), NOW)
+        db.session.commit()
+        trajectory_id = db.session.scalar(select(Trajectory.id).where(Trajectory.client_id == client_id))
+    return client_id, trajectory_id
+
+
+def _trajectory(app, trajectory_id: int):
+    with app.app_context():
+        row = db.session.get(Trajectory, trajectory_id)
+        return row.outcome, row.destination, row.closed_on, row.closing_note
+
+
+def test_the_coach_sees_the_phase_and_closes_the_trajectory_on_the_dossier(app, client, coach, accepted):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    dossier = f"/clients/{client_id}"
+    page = client.get(dossier).get_data(as_text=True)
+    card = page.split('id="trajectory-h"', 1)[1].split("</section>", 1)[0]
+    assert "contactfase" in card and "Traject afsluiten" in card
+    close = f"/trajectories/{trajectory_id}/close"
+    today = NOW.date().isoformat()
+    done = post(client, close, {"outcome": "exited", "destination": "paid_work", "closed_on": today,
+                                "note": "Werkt sinds maandag in de zorg."}, page=dossier)
+    assert done.status_code == 302 and done.location.endswith(f"{dossier}#trajectory")
+    assert _trajectory(app, trajectory_id) == ("exited", "paid_work", NOW.date(), "Werkt sinds maandag in de zorg.")
+    card = client.get(dossier).get_data(as_text=True).split('id="trajectory-h"', 1)[1].split("</section>", 1)[0]
+    assert "uitgestapt" in card and "betaald werk" in card and "Traject afsluiten" not in card
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "referrals:trajectory:closed"))
+        assert event.user_id == coach.id and event.ground.startswith("consent:")
+
+
+@pytest.mark.parametrize(("form", "field"), [
+    ({"closed_on": "2026-11-23"}, "outcome"),
+    ({"outcome": "exited", "closed_on": "2026-11-23"}, "destination"),
+    ({"outcome": "moved", "destination": "education", "closed_on": "2026-11-23"}, "destination"),
+    ({"outcome": "moved", "closed_on": "2099-01-01"}, "closed_on"),
+    ({"outcome": "moved", "closed_on": "gisteren"}, "closed_on"),
+])
+def test_a_closing_that_does_not_fit_comes_back_with_its_mistake_and_changes_nothing(app, client, coach, accepted,
+                                                                                      form, field):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    response = post(client, f"/trajectories/{trajectory_id}/close", form, page=f"/clients/{client_id}")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'id="e-{field}"' in page and "<details open" in page
+    assert _trajectory(app, trajectory_id) == (None, None, None, None)
+
+
+def test_a_closed_trajectory_is_not_closed_twice(app, client, coach, accepted):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    form = {"outcome": "moved", "closed_on": NOW.date().isoformat()}
+    assert post(client, f"/trajectories/{trajectory_id}/close", form, page=f"/clients/{client_id}").status_code == 302
+    again = client.post(f"/trajectories/{trajectory_id}/close",
+                        data={**form, "outcome": "other", "csrf_token": _token(client, f"/clients/{client_id}")})
+    assert again.status_code == 409
+    assert _trajectory(app, trajectory_id)[0] == "moved"
+
+
+def _token(client, page: str) -> str:
+    from tests.test_web_handoff import csrf
+
+    return csrf(client, page)
+
+
+@pytest.mark.parametrize("role", ["referrer", "partner", "director", "admin"])
+def test_no_other_role_may_close_a_trajectory(app, client, make, accepted, role):
+    _client_id, trajectory_id = accepted
+    other = make.user(role)
+    sign_in(client, other)
+    response = client.post(f"/trajectories/{trajectory_id}/close",
+                           data={"outcome": "moved", "closed_on": NOW.date().isoformat(),
+                                 "csrf_token": _token(client, "/")})
+    assert response.status_code == 403
+    assert _trajectory(app, trajectory_id) == (None, None, None, None)
+
+
+def test_a_coach_of_another_programme_finds_no_trajectory_to_close(app, client, make, accepted):
+    client_id, trajectory_id = accepted
+    stranger = make.user("coach", organisation_id=make.organisation("exit_programme", name="Elders"))
+    sign_in(client, stranger)
+    response = client.post(f"/trajectories/{trajectory_id}/close",
+                           data={"outcome": "moved", "closed_on": NOW.date().isoformat(),
+                                 "csrf_token": _token(client, "/")})
+    assert response.status_code == 404
+    assert _trajectory(app, trajectory_id) == (None, None, None, None)
