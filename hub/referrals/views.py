@@ -32,7 +32,7 @@ from hub.labels import (
 from hub.partners.models import Organisation
 from hub.referrals import service, service_referrals, trajectory
 from hub.referrals.forms import FirstContactForm, form_errors, handoff_body, moment_on
-from hub.referrals.models import ExitDestination, Handoff, HandoffStatus, TrajectoryOutcome
+from hub.referrals.models import Handoff, HandoffStatus
 from hub.referrals.schemas import (
     AcceptSchema,
     DeclineSchema,
@@ -41,7 +41,7 @@ from hub.referrals.schemas import (
     HandoffStatusSchema,
 )
 from hub.referrals.trajectory_schemas import CloseSchema
-from hub.rights.words import word
+from hub.rights.words import closing_options, word
 from hub.vocab import (
     HANDOFF_SCOPE_ITEMS,
     ConsentMethod,
@@ -228,10 +228,7 @@ def _dossier_page(client_id: int, close_errors: dict | None = None, status: int 
         handoff=shown(handoff, HandoffStatusSchema()) if handoff else None,
         organisations=_names(Organisation, [handoff.from_organisation_id] if handoff else []),
         trajectory=latest, close_errors=close_errors or {}, form=request.form, today=now.date(), word=word,
-        phase_label=phase_label,
-        outcomes=[(o.value, word("outcome", o)) for o in TrajectoryOutcome],
-        destinations=[(d.value, word("destination", d)) for d in ExitDestination],
-        **consents_context(client, now, "referrals.dossier")), status
+        phase_label=phase_label, **closing_options(), **consents_context(client, now, "referrals.dossier")), status
 
 
 @bp.post("/trajectories/<int:trajectory_id>/close")

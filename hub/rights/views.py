@@ -14,11 +14,11 @@ from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
 from hub.errors import HubError
 from hub.forms import load_form
-from hub.referrals.models import Client, ExitDestination, TrajectoryOutcome
+from hub.referrals.models import Client
 from hub.referrals.service import programme_client
 from hub.rights import readlog, service
 from hub.rights.schemas import ErasureClosingSchema
-from hub.rights.words import template_helpers, word
+from hub.rights.words import closing_options, template_helpers
 
 bp = Blueprint("rights", __name__, template_folder="templates")
 CLOSING_FIELDS = tuple(ErasureClosingSchema().fields)  # outcome, destination, closed_on
@@ -29,8 +29,7 @@ def _rights_page(client: Client, errors: dict | None = None, status: int = 200):
     return render_template("rights/rights.html", client=client, state=service.status(current_user, client),
                            errors=errors or {}, form=request.form, local_date=readlog.local_date,
                            local_datetime=readlog.local_datetime, today=utcnow().date(),
-                           outcomes=[(o.value, word("outcome", o)) for o in TrajectoryOutcome],
-                           destinations=[(d.value, word("destination", d)) for d in ExitDestination]), status
+                           **closing_options()), status
 
 
 FORM_FIELDS = ("reason", "hold_reason", "confirm", *CLOSING_FIELDS)

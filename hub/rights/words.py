@@ -47,6 +47,12 @@ def word(vocabulary: str, value) -> str:
     return str(WORDS[vocabulary].get(value, value))
 
 
+def closing_options() -> dict:
+    """The choices of a form that closes a trajectory: its outcomes and an exit's destinations, in words."""
+    return {"outcomes": [(value, str(label)) for value, label in WORDS["outcome"].items()],
+            "destinations": [(value, str(label)) for value, label in WORDS["destination"].items()]}
+
+
 def first_upper(text) -> str:
     """The text with its first letter a capital (Jinja's `capitalize` would lower the rest: names, months)."""
     text = str(text)
