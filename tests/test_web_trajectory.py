@@ -10,7 +10,7 @@ from hub.auth.models import User
 from hub.extensions import db
 from hub.referrals.models import Handoff, Trajectory
 from tests.conftest import NOW
-from tests.test_web_handoff import post, sign_in
+from tests.test_web_handoff import csrf, post, sign_in
 
 
 @pytest.fixture
@@ -81,40 +81,29 @@ def test_a_closing_that_does_not_fit_comes_back_with_its_mistake_and_changes_not
 
 
 def test_a_closed_trajectory_is_not_closed_twice(app, client, coach, accepted):
-    client_id, trajectory_id = accepted
+    _client_id, trajectory_id = accepted
     sign_in(client, coach)
-    form = {"outcome": "moved", "closed_on": NOW.date().isoformat()}
-    assert post(client, f"/trajectories/{trajectory_id}/close", form, page=f"/clients/{client_id}").status_code == 302
-    again = client.post(f"/trajectories/{trajectory_id}/close",
-                        data={**form, "outcome": "other", "csrf_token": _token(client, f"/clients/{client_id}")})
-    assert again.status_code == 409
+    assert _close(client, trajectory_id, "moved").status_code == 302
+    assert _close(client, trajectory_id, "other").status_code == 409
     assert _trajectory(app, trajectory_id)[0] == "moved"
 
 
-def _token(client, page: str) -> str:
-    from tests.test_web_handoff import csrf
-
-    return csrf(client, page)
+def _close(client, trajectory_id: int, outcome: str):
+    """Post the close form as whoever is signed in (with a CSRF token of a page anyone may open)."""
+    return client.post(f"/trajectories/{trajectory_id}/close", data={
+        "outcome": outcome, "closed_on": NOW.date().isoformat(), "csrf_token": csrf(client, "/")})
 
 
 @pytest.mark.parametrize("role", ["referrer", "partner", "director", "admin"])
 def test_no_other_role_may_close_a_trajectory(app, client, make, accepted, role):
     _client_id, trajectory_id = accepted
-    other = make.user(role)
-    sign_in(client, other)
-    response = client.post(f"/trajectories/{trajectory_id}/close",
-                           data={"outcome": "moved", "closed_on": NOW.date().isoformat(),
-                                 "csrf_token": _token(client, "/")})
-    assert response.status_code == 403
+    sign_in(client, make.user(role))
+    assert _close(client, trajectory_id, "moved").status_code == 403
     assert _trajectory(app, trajectory_id) == (None, None, None, None)
 
 
 def test_a_coach_of_another_programme_finds_no_trajectory_to_close(app, client, make, accepted):
-    client_id, trajectory_id = accepted
-    stranger = make.user("coach", organisation_id=make.organisation("exit_programme", name="Elders"))
-    sign_in(client, stranger)
-    response = client.post(f"/trajectories/{trajectory_id}/close",
-                           data={"outcome": "moved", "closed_on": NOW.date().isoformat(),
-                                 "csrf_token": _token(client, "/")})
-    assert response.status_code == 404
+    _client_id, trajectory_id = accepted
+    sign_in(client, make.user("coach", organisation_id=make.organisation("exit_programme", name="Elders")))
+    assert _close(client, trajectory_id, "moved").status_code == 404
     assert _trajectory(app, trajectory_id) == (None, None, None, None)
