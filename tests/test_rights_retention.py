@@ -89,9 +89,10 @@ def test_the_job_is_idempotent(app, client, make, api_login):
 
 def test_nothing_is_anonymised_before_the_period_has_passed(app, client, make, api_login):
     dossier = full_dossier(client, make, api_login)  # closed on NOW's day, 23 November 2026
-    assert _run(app, datetime(2028, 11, 23, 23, 0, tzinfo=UTC))["anonymised"] == 0  # exactly 24 months
+    # in Dutch days: 23:59 on 23 November 2028 is exactly 24 months; a minute later the 24th has begun
+    assert _run(app, datetime(2028, 11, 23, 22, 59, tzinfo=UTC))["anonymised"] == 0
     assert _client(app, dossier.client_id).anonymised_at is None
-    assert _run(app, datetime(2028, 11, 24, 1, 0, tzinfo=UTC))["anonymised"] == 1
+    assert _run(app, datetime(2028, 11, 23, 23, 0, tzinfo=UTC))["anonymised"] == 1
 
 
 def test_the_period_follows_the_setting(app, client, make, api_login, monkeypatch):

@@ -523,3 +523,24 @@ def test_the_dossier_shows_the_trajectory_with_its_phase(client, api_login, make
     client.post(f"/api/v1/referrals/{handoff_id}/accept", json={}, headers=headers)
     dossier = client.get(f"/api/v1/clients/{client_id}", headers=headers).get_json()
     assert [(t["number"], t["current_phases"]) for t in dossier["trajectories"]] == [(1, ["contact"])]
+
+
+def test_a_trajectory_accepted_after_midnight_in_the_netherlands_begins_on_that_dutch_day(client, make, programme,
+                                                                                          coach, api_login, app):
+    """23:30 UTC on 31 December is 00:30 on 1 January in the Netherlands: the trajectory begins in 2027
+    (and counts in 2027's registration), and that day is "today", not the future, for closing it."""
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    assert clock.local_today(new_year) == date(2027, 1, 1)
+    clock.freeze(new_year)
+    handoff_id, client_id = make.handoff(programme_id=programme)
+    headers = api_login(coach)
+    assert client.post(f"/api/v1/referrals/{handoff_id}/accept", json={"coach_id": coach.id},
+                       headers=headers).status_code == 200
+    [trajectory] = _trajectories(client, client_id, headers)
+    assert trajectory["opened_on"] == "2027-01-01" and _periods(trajectory) == [("contact", "2027-01-01", None)]
+    closed = client.post(f"/api/v1/trajectories/{trajectory['id']}/close", headers=headers,
+                         json={"outcome": "moved", "closed_on": "2027-01-01"})
+    assert closed.status_code == 200, closed.get_json()
+    future = client.post(f"/api/v1/clients/{client_id}/trajectories", headers=headers,
+                         json={"opened_on": "2027-01-02"})
+    assert future.status_code == 422 and "opened_on" in future.get_json()["error"]["fields"]

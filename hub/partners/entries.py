@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record
 from hub.auth.permissions import Permission, can
+from hub.clock import local_today
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.extensions import db
 from hub.partners.models import (
@@ -127,7 +128,7 @@ def _apply(service: Service, values: dict, now: datetime) -> None:
             service.area_rows = [keep.get(m) or ServiceArea(municipality=m) for m in values["municipalities"]]
         else:
             setattr(service, field, values[field])
-    service.updated_at, service.assured_date = now, now.date()
+    service.updated_at, service.assured_date = now, local_today(now)
 
 
 def _checked_service(values: dict, organisation_id: int, service_id: int | None) -> dict:
@@ -273,7 +274,7 @@ def confirm_entry(actor, organisation: Organisation, now: datetime) -> Organisat
     """Confirm the entry is current: it is no longer stale, and every service counts as checked today."""
     organisation.assured_at, organisation.stale_since = now, None
     for service in organisation.services:
-        service.assured_date = now.date()
+        service.assured_date = local_today(now)
     record("partners:entry:confirmed", AuditAction.UPDATE, object_type="organisation", object_id=organisation.id,
            user=actor)
     return organisation

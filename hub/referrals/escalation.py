@@ -17,7 +17,6 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays
 from flask import current_app, g, has_request_context
@@ -44,6 +43,7 @@ from config.sla import Rule, default_rules, ladder
 from hub.audit.models import AuditAction
 from hub.audit.service import record
 from hub.auth.models import User
+from hub.clock import AMSTERDAM
 from hub.db_types import UTCDateTime
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
 from hub.extensions import db
@@ -61,7 +61,6 @@ from hub.referrals.service_referral_models import (
 )
 from hub.vocab import PARTNER_KINDS, LifeDomain, OrganisationKind, Role
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 _DUTCH_HOLIDAYS = holidays.Netherlands()
 
 

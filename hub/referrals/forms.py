@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from marshmallow import Schema, fields
 from werkzeug.datastructures import MultiDict
 
+from hub.clock import local_today
 from hub.forms import friendly as common_friendly
 from hub.vocab import LifeDomain
 
@@ -118,11 +119,11 @@ class FirstContactForm(Schema):
 
 
 def moment_on(day: date, now: datetime, earliest: datetime) -> datetime:
-    """A day picked in a form as a moment: noon (UTC) that day, but on the day itself never later than
-    now, and on the handoff's own day never before the handoff."""
+    """A day picked in a form (a Dutch day) as a moment: noon (UTC) that day, but on the day itself never
+    later than now, and on the handoff's own day never before the handoff."""
     moment = datetime.combine(day, time(12), UTC)
-    if day == now.date():
+    if day == local_today(now):
         moment = min(moment, now)
-    if day == earliest.date():
+    if day == local_today(earliest):
         moment = max(moment, earliest)
     return moment

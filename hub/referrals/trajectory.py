@@ -13,6 +13,7 @@ from config import AFTERCARE_MONTHS
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import record, record_list
 from hub.auth.models import User
+from hub.clock import local_today
 from hub.consent.models import Consent
 from hub.consent.service import Decision, decide
 from hub.errors import Conflict, Invalid, NotFound
@@ -90,7 +91,7 @@ def _open(actor: User, client_id: int, handoff: Handoff, opened_on: date, now: d
 
 def open_on_acceptance(actor: User, handoff: Handoff, now: datetime) -> Trajectory:
     """Open the client's first trajectory, in the contact phase, as the handoff is accepted."""
-    trajectory = _open(actor, handoff.client_id, handoff, now.date(), now, phase=Phase.CONTACT, note=None,
+    trajectory = _open(actor, handoff.client_id, handoff, local_today(now), now, phase=Phase.CONTACT, note=None,
                        previous=None)
     ground = decide(handoff.to_organisation_id, handoff.client_id, ConsentPurpose.HANDOFF, None, now).ground
     record("referrals:trajectory:opened", AuditAction.CREATE, object_type="trajectory", object_id=trajectory.id,
@@ -114,7 +115,7 @@ def reenter(actor: User, client: Client, decision: Decision, now: datetime, *, o
         .order_by(Handoff.accepted_at.desc()).limit(1))
     if handoff is None:
         raise Conflict(_("Accept the client's handoff first."), code="handoff_not_accepted")
-    today = now.date()
+    today = local_today(now)
     opened_on = opened_on or today
     _not_in_future("opened_on", opened_on, today)
     if previous is not None and opened_on < previous.closed_on:
@@ -133,7 +134,7 @@ def start_phase(actor: User, trajectory: Trajectory, decision: Decision, phase: 
     """Start a phase on `started_on`: the current phases end that day, unless it runs `parallel`.
     An earlier phase again is a fall-back; the history keeps every period."""
     _require_open(trajectory)
-    today = now.date()
+    today = local_today(now)
     started_on = started_on or today
     _not_in_future("started_on", started_on, today)
     if started_on < trajectory.opened_on:
@@ -167,10 +168,10 @@ def add_goal(actor: User, trajectory: Trajectory, decision: Decision, data: dict
     problems = {}
     if data["target"] <= data["score"]:
         problems["target"] = [_("The target must be higher than the score now.")]
-    if data["deadline"] < now.date():
+    if data["deadline"] < local_today(now):
         problems["deadline"] = [_("The deadline has passed already.")]
     for index, step in enumerate(data.get("subgoals", [])):
-        if step.get("deadline") and step["deadline"] < now.date():
+        if step.get("deadline") and step["deadline"] < local_today(now):
             problems.setdefault("subgoals", {})[index] = {"deadline": [_("The deadline has passed already.")]}
     if problems:
         raise Invalid(_("The goal could not be added: %(names)s.", names=", ".join(sorted(problems))),
@@ -201,7 +202,7 @@ def record_progress(actor: User, goal: Goal, decision: Decision, score: int, now
     if unknown:
         raise Invalid(_("These are not sub-goals of this goal: %(ids)s.", ids=", ".join(map(str, unknown))),
                       fields={"subgoals_done": [_("Unknown sub-goal.")]})
-    today = now.date()
+    today = local_today(now)
     entry = GoalProgress(score=score, recorded_at=now, recorded_by_id=actor.id)
     entry.note = note
     goal.progress.append(entry)
@@ -234,7 +235,7 @@ def close_trajectory(actor: User, trajectory: Trajectory, ground: str | None, no
                                      "benefits.")]
     if outcome != TrajectoryOutcome.EXITED and destination is not None:
         problems["destination"] = [_("Only an exit has a destination.")]
-    if closed_on > now.date():
+    if closed_on > local_today(now):
         problems["closed_on"] = [_("In the future.")]
     elif closed_on < max([trajectory.opened_on, *(p.started_on for p in trajectory.current_phases)]):
         problems["closed_on"] = [_("Before the trajectory or its current phase began.")]
@@ -321,7 +322,7 @@ def caseload(user: User, now: datetime, page: int, per_page: int, coach_id: int 
     of a colleague: only that colleague's clients for whom `user` is the backup coach; with
     `backup_only`: every client `user` backs up. Audited per client shown (`audit_each`, the API),
     or as one list read naming the clients shown (the web page: `record_list`, two statements)."""
-    at, today = now, now.date()
+    at, today = now, local_today(now)
     in_force = (select(func.max(Consent.id))
                 .where(Consent.client_id == Trajectory.client_id,
                        Consent.recipient_organisation_id == user.organisation_id,

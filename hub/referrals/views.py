@@ -13,7 +13,7 @@ from hub.api import paginate
 from hub.audit.service import record_listing
 from hub.auth.models import User
 from hub.auth.permissions import Permission, can, require
-from hub.clock import utcnow
+from hub.clock import local_today, utcnow
 from hub.consent.views import consents_context
 from hub.errors import HubError
 from hub.extensions import db
@@ -158,7 +158,7 @@ def _handoff_page(handoff: Handoff, errors: dict | None = None, status: int = 20
     organisations = _names(Organisation, [item["to_organisation_id"], item["from_organisation_id"]])
     return render_template("referrals/handoff.html", handoff=item, users=users, organisations=organisations,
                            coach_options=[(c.id, c.name) for c in coaches], errors=errors or {},
-                           form=request.form, today=utcnow().date().isoformat()), status
+                           form=request.form, today=local_today(utcnow()).isoformat()), status
 
 
 def _decide(handoff_id: int, schema, act, done: str):
@@ -227,7 +227,7 @@ def _dossier_page(client_id: int, close_errors: dict | None = None, status: int 
         "referrals/dossier.html", client=shown_dossier, safety_concerns=safety_concerns,
         handoff=shown(handoff, HandoffStatusSchema()) if handoff else None,
         organisations=_names(Organisation, [handoff.from_organisation_id] if handoff else []),
-        trajectory=latest, close_errors=close_errors or {}, form=request.form, today=now.date(), word=word,
+        trajectory=latest, close_errors=close_errors or {}, form=request.form, today=local_today(now), word=word,
         phase_label=phase_label, **closing_options(), **consents_context(client, now, "referrals.dossier")), status
 
 
@@ -268,6 +268,6 @@ def caseload():
     entries = listing["items"]
     referrals = service_referrals.open_referrals_by_client(current_user, [e.client_id for e in entries], now)
     return render_template("referrals/caseload.html", listing=listing, referrals=referrals, show=show,
-                           filters={"show": show} if show != "all" else {}, today=now.date(),
+                           filters={"show": show} if show != "all" else {}, today=local_today(now),
                            coaches=_names(User, [e.coach_id for e in entries if e.as_backup]),
                            phase_label=phase_label, referral_status_label=referral_status_label)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from hub.clock import AMSTERDAM
+
 MAX_DAYS = 5 * 366 + 1  # five years: enough for any evaluation, and at most 61 months in a trend
 
 

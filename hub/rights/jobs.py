@@ -23,6 +23,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 
 from hub.audit.models import AuditAction, AuditEvent, AuditEventSubject
 from hub.audit.service import record
+from hub.clock import AMSTERDAM, local_today
 from hub.extensions import db
 from hub.referrals.models import Client, Handoff, HandoffStatus, Trajectory
 from hub.rights.models import ErasureRequest, ErasureStatus
@@ -56,8 +57,8 @@ def _claim(statement, *of):
 
 def expired_clients(now: datetime, months: int):
     """The select of clients whose data has passed the retention period (not yet anonymised, no hold)."""
-    cutoff = months_before(now.date(), months)
-    cutoff_moment = datetime.combine(cutoff, datetime.min.time(), tzinfo=now.tzinfo)
+    cutoff = months_before(local_today(now), months)  # Dutch days, as the trajectory's dates are
+    cutoff_moment = datetime.combine(cutoff, datetime.min.time(), tzinfo=AMSTERDAM)
     has_trajectory = exists().where(Trajectory.client_id == Client.id)
     trajectories_done = and_(has_trajectory, ~exists().where(
         Trajectory.client_id == Client.id, or_(Trajectory.closed_on.is_(None), Trajectory.closed_on >= cutoff)))

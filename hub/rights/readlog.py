@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from flask_babel import get_locale
@@ -19,12 +18,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from hub.audit.models import AuditAction, AuditEvent, AuditResult, events_about
+from hub.clock import AMSTERDAM
 from hub.consent.models import Consent
 from hub.extensions import db
 from hub.labels import role_label
 from hub.partners.models import Organisation
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # the clients' and coaches' clock
 
 # The part of the data an event touched, by the subject of its tag (`source:subject:action`).
 PART_OF_SUBJECT = {

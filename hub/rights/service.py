@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from hub.audit.models import AuditAction, AuditResult
 from hub.audit.service import keep_even_if_refused, record
 from hub.auth.models import User
+from hub.clock import local_today
 from hub.errors import Conflict, Invalid
 from hub.extensions import db
 from hub.referrals.models import Client, Goal, Handoff, Trajectory
@@ -98,7 +99,7 @@ def request_erasure(actor: User, client: Client, reason: str, now: datetime,
     _lock(client)
     if client.anonymised_at is not None:
         raise Conflict(_("This client's data was erased already, on %(date)s.",
-                         date=client.anonymised_at.date().isoformat()), code="already_anonymised")
+                         date=local_today(client.anonymised_at).isoformat()), code="already_anonymised")
     erasure = ErasureRequest(client_id=client.id, requested_at=now, recorded_by_id=actor.id,
                              recorded_by_organisation_id=actor.organisation_id, status=ErasureStatus.CARRIED_OUT)
     erasure.reason = reason

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from hub import LOCALES
 from hub.auth.permissions import Permission, require
-from hub.clock import utcnow
+from hub.clock import local_today, utcnow
 from hub.errors import HubError
 from hub.forms import load_form
 from hub.referrals.models import Client
@@ -28,7 +28,7 @@ bp.context_processor(template_helpers)
 def _rights_page(client: Client, errors: dict | None = None, status: int = 200):
     return render_template("rights/rights.html", client=client, state=service.status(current_user, client),
                            errors=errors or {}, form=request.form, local_date=readlog.local_date,
-                           local_datetime=readlog.local_datetime, today=utcnow().date(),
+                           local_datetime=readlog.local_datetime, today=local_today(utcnow()),
                            **closing_options()), status
 
 
