@@ -1,5 +1,5 @@
 """What the trajectory and caseload API accept and answer (coaches only). Dates are calendar
-dates (`YYYY-MM-DD`, in UTC); moments are ISO 8601 with zone."""
+dates (`YYYY-MM-DD`) in the Netherlands ("today" is the Dutch day); moments are ISO 8601 with zone."""
 from marshmallow import Schema, fields, validate
 
 from hub.api import PageArgsSchema, PageSchema

@@ -32,7 +32,7 @@ from hub.labels import (
 from hub.partners.models import Organisation
 from hub.referrals import service, service_referrals, trajectory
 from hub.referrals.forms import FirstContactForm, form_errors, handoff_body, moment_on
-from hub.referrals.models import Handoff, HandoffStatus
+from hub.referrals.models import Handoff, HandoffStatus, Phase
 from hub.referrals.schemas import (
     AcceptSchema,
     DeclineSchema,
@@ -40,7 +40,7 @@ from hub.referrals.schemas import (
     HandoffCreateSchema,
     HandoffStatusSchema,
 )
-from hub.referrals.trajectory_schemas import CloseSchema
+from hub.referrals.trajectory_schemas import CloseSchema, PhaseStartSchema
 from hub.rights.words import closing_options, word
 from hub.vocab import (
     HANDOFF_SCOPE_ITEMS,
@@ -214,8 +214,10 @@ def dossier(client_id: int):
     return _dossier_page(client_id)
 
 
-def _dossier_page(client_id: int, close_errors: dict | None = None, status: int = 200):
-    now = utcnow()
+def _dossier_page(client_id: int, errors: dict | None = None, status: int = 200, posted: str | None = None):
+    """The dossier; with `errors`, the trajectory form that was `posted` ("phase" or "close") shown again,
+    open, with its mistakes."""
+    now, errors = utcnow(), errors or {}
     client, decision = service.client_for_coach(current_user, client_id, now)
     shown_dossier = service.dossier(current_user, client, now)
     handoff = shown_dossier["handoff"]
@@ -227,8 +229,31 @@ def _dossier_page(client_id: int, close_errors: dict | None = None, status: int 
         "referrals/dossier.html", client=shown_dossier, safety_concerns=safety_concerns,
         handoff=shown(handoff, HandoffStatusSchema()) if handoff else None,
         organisations=_names(Organisation, [handoff.from_organisation_id] if handoff else []),
-        trajectory=latest, close_errors=close_errors or {}, form=request.form, today=local_today(now), word=word,
-        phase_label=phase_label, **closing_options(), **consents_context(client, now, "referrals.dossier")), status
+        trajectory=latest, form=request.form, today=local_today(now), word=word, phase_label=phase_label,
+        phase_errors=errors if posted == "phase" else {}, close_errors=errors if posted == "close" else {},
+        phases=[(phase.value, phase_label(phase)) for phase in Phase], **closing_options(),
+        **consents_context(client, now, "referrals.dossier")), status
+
+
+@bp.post("/trajectories/<int:trajectory_id>/phases")
+@login_required
+@require(Permission.TRAJECTORY_MANAGE)
+def start_phase(trajectory_id: int):
+    """Start a phase (ending the current ones, unless it runs next to them), from the dossier."""
+    now = utcnow()
+    row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
+    data, errors = load_form(PhaseStartSchema)
+    status = 422
+    if data is not None:
+        try:
+            trajectory.start_phase(current_user, row, decision, data.pop("phase"), now, **data)
+        except HubError as error:
+            errors, status = {"_form": [error.message], **error.fields}, error.status
+        else:
+            flash(_("The trajectory is now in: %(phases)s.", phases=", ".join(
+                phase_label(period.phase) for period in row.current_phases)), "info")
+            return redirect(url_for("referrals.dossier", client_id=row.client_id, _anchor="trajectory"))
+    return _dossier_page(row.client_id, errors, status, posted="phase")
 
 
 @bp.post("/trajectories/<int:trajectory_id>/close")
@@ -248,7 +273,7 @@ def close_trajectory(trajectory_id: int):
         else:
             flash(_("The trajectory is closed: %(outcome)s.", outcome=word("outcome", row.outcome)), "info")
             return redirect(url_for("referrals.dossier", client_id=row.client_id, _anchor="trajectory"))
-    return _dossier_page(row.client_id, errors, status)
+    return _dossier_page(row.client_id, errors, status, posted="close")
 
 
 # --- the coach's caseload -------------------------------------------------------------------------

@@ -326,9 +326,16 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     assert erasure.get_by_label("Hoe is het traject afgelopen?").get_attribute("aria-invalid") == "true"
     assert erasure.get_by_label("Ik heb nagegaan dat de cliënt hierom vraagt").is_checked()  # her tick is kept
     shot(coach, "coach-erasure-asks-how-the-trajectory-ended")
-    coach.goto(dossier_url)  # where a trajectory is closed when nothing is erased
+    coach.goto(dossier_url)  # where the coach moves the trajectory on, and closes it when nothing is erased
     card = coach.get_by_role("region", name="Traject", exact=True)
     assert "contactfase" in card.inner_text()
+    card.locator("summary", has_text="Een nieuwe fase beginnen").click()
+    card.get_by_label("Fase", exact=True).select_option(label="oriëntatiefase")
+    card.get_by_role("button", name="Fase beginnen").click()
+    coach.wait_for_url(re.compile(r".*/clients/\d+#trajectory$"))
+    assert flash(coach).inner_text() == "Het traject is nu in: oriëntatiefase."
+    card = coach.get_by_role("region", name="Traject", exact=True)
+    assert "oriëntatiefase" in card.inner_text() and "contactfase" not in card.inner_text()
     card.locator("summary", has_text="Traject afsluiten").click()
     card.get_by_label("Hoe is het traject afgelopen?").wait_for()
     shot(coach, "coach-dossier-trajectory")
