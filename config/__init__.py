@@ -153,6 +153,7 @@ class Config:
             "WTF_CSRF_TIME_LIMIT": self.session_absolute_hours * 3600,
             "BABEL_DEFAULT_LOCALE": self.default_locale,
             "BABEL_TRANSLATION_DIRECTORIES": "translations",
+            "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",  # dates and times as the users' clocks show them
             "API_TITLE": "Ketenhub API",
             "API_VERSION": "v1",
             "OPENAPI_VERSION": "3.0.3",

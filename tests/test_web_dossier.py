@@ -144,7 +144,8 @@ def test_the_coach_records_a_new_consent_from_the_dossier(app, client, make, coa
         consent = db.session.get(Consent, _consent_ids(app, client_id)[-1])
         assert (consent.recipient_organisation_id, consent.purpose.value, consent.scope) == (
             debt_relief, "service_referral", ["finances"])
-        assert consent.valid_until.isoformat() == "2027-06-01T00:00:00+00:00"  # through the last day
+        # through the last day, a Dutch day: it ends as 1 June begins in the Netherlands (summer time)
+        assert consent.valid_until.isoformat() == "2027-05-31T22:00:00+00:00"
     page = client.get(dossier).get_data(as_text=True)
     assert "Schuldhulp Dossier" in page and "2027-05-31" in page
 
@@ -215,3 +216,29 @@ def test_a_consents_page_past_the_end_says_so(app, client, coach, handed_over):
     sign_in(client, coach)
     page = client.get(f"/clients/{client_id}?consents_page=7").get_data(as_text=True)
     assert "Geen toestemmingen meer op deze pagina." in page and 'rel="prev"' in page
+
+
+def test_a_consent_until_a_day_ends_as_that_dutch_day_ends_not_an_hour_later(app, client, make, coach, handed_over):
+    from datetime import UTC, datetime
+
+    from hub.consent.service import decide
+
+    _handoff_id, client_id = handed_over
+    debt_relief = make.organisation("debt_relief", name="Schuldhulp Winter")
+    sign_in(client, coach)
+    dossier = f"/clients/{client_id}"
+    recorded = post(client, f"/clients/{client_id}/consents/new", {
+        "recipient_organisation_id": str(debt_relief), "purpose": "service_referral", "method": "verbal",
+        "scope": ["finances"], "statement": "Tot eind januari.", "valid_until": "2027-01-31", "next": dossier},
+        page=dossier)
+    assert recorded.status_code == 302
+    with app.app_context():
+        consent = db.session.get(Consent, _consent_ids(app, client_id)[-1])
+        assert consent.valid_until == datetime(2027, 1, 31, 23, 0, tzinfo=UTC)  # midnight in Amsterdam, winter
+        last_minute = decide(debt_relief, client_id, "service_referral", "finances",
+                             datetime(2027, 1, 31, 22, 59, tzinfo=UTC))
+        next_day = decide(debt_relief, client_id, "service_referral", "finances",
+                          datetime(2027, 1, 31, 23, 30, tzinfo=UTC))  # 00:30 on 1 February in the Netherlands
+        assert last_minute.allowed and not next_day.allowed
+    shown = client.get(dossier).get_data(as_text=True)
+    assert "2027-01-31" in shown and "2027-02-01" not in shown  # its last day, as agreed

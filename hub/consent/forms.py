@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from marshmallow import fields
 from werkzeug.datastructures import MultiDict
 
+from hub.clock import AMSTERDAM, local_today
 from hub.consent.schemas import ConsentCreateSchema
 
 
@@ -28,10 +29,16 @@ def consent_body(form: MultiDict) -> dict:
 
 
 def end_of(day: date | None) -> datetime | None:
-    """A consent valid until (and including) `day` ends at the start of the next day (UTC)."""
-    return datetime.combine(day + timedelta(days=1), time(), UTC) if day else None
+    """A consent valid until (and including) `day` ends as the next day begins in the Netherlands: the
+    client agreed to a Dutch day, not to UTC's, which runs an hour or two longer."""
+    return datetime.combine(day + timedelta(days=1), time(), AMSTERDAM).astimezone(UTC) if day else None
 
 
 def last_day(until: datetime | None) -> date | None:
-    """The last day a consent holds, for display: the day before its end if it ends at midnight."""
-    return (until - timedelta(microseconds=1)).date() if until else None
+    """The last (Dutch) day a consent holds, for display: the day before its end if it ends at midnight."""
+    return local_today(until - timedelta(microseconds=1)) if until else None
+
+
+def first_day(since: datetime) -> date:
+    """The (Dutch) day a consent begins, for display."""
+    return local_today(since)

@@ -21,7 +21,7 @@ from hub.audit.models import AuditAction
 from hub.audit.service import record
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
-from hub.consent.forms import ConsentForm, consent_body, end_of, last_day
+from hub.consent.forms import ConsentForm, consent_body, end_of, first_day, last_day
 from hub.consent.models import Consent
 from hub.consent.schemas import WithdrawSchema
 from hub.consent.service import decide, record_consent, withdraw_consent
@@ -92,7 +92,8 @@ def consents_context(client: Client, now: datetime, endpoint: str) -> dict:
     listing = consents_page(client, page)
     consents = listing["items"]
     return {"consents": consents, "consents_listing": listing, "consents_endpoint": endpoint,
-            "states": {c.id: state(c, now) for c in consents}, "last_day": last_day, **form_context(client.id)}
+            "states": {c.id: state(c, now) for c in consents}, "last_day": last_day, "first_day": first_day,
+            **form_context(client.id)}
 
 
 @bp.get("/clients/<int:client_id>/consents")
