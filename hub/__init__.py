@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from hub.referrals.service_referral_api import blp as service_referrals_api
     from hub.referrals.service_referral_views import bp as service_referral_views
     from hub.referrals.trajectory_api import blp as trajectory_api
+    from hub.referrals.trajectory_views import bp as trajectory_views
     from hub.referrals.views import bp as referrals_views
     from hub.reports.api import blp as reports_api
     from hub.reports.views import bp as reports_views
@@ -117,7 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in api_blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie, so no cross-site request forgery
     for blueprint in (core_views, auth_views, partners_views, audit_views, notifications_views, referrals_views,
-                      consent_views, service_referral_views, reports_views, rights_views):
+                      trajectory_views, consent_views, service_referral_views, reports_views, rights_views):
         app.register_blueprint(blueprint)
 
 

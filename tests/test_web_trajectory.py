@@ -1,6 +1,6 @@
-"""The trajectory on the dossier: the coach sees its phase, starts the next one and closes it with its
-outcome; a phase or a closing that does not fit comes back with its mistakes and changes nothing;
-nobody else may do either."""
+"""The trajectory on the dossier: the coach sees its phase and plan, starts the next phase, adds goals,
+records their progress and closes the trajectory with its outcome; what does not fit comes back with
+its mistakes and changes nothing; nobody else may do any of it."""
 from __future__ import annotations
 
 import pytest
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from hub.audit.models import AuditEvent
 from hub.auth.models import User
 from hub.extensions import db
-from hub.referrals.models import Handoff, Trajectory
+from hub.referrals.models import Goal, Handoff, Trajectory
 from tests.conftest import NOW
 from tests.test_web_handoff import csrf, post, sign_in
 
@@ -158,24 +158,146 @@ def test_a_closed_trajectory_takes_no_new_phase(app, client, coach, accepted):
     assert _start(client, trajectory_id, "orientation").status_code == 409
 
 
-WRITES = [("close", lambda client, trajectory_id: _close(client, trajectory_id, "moved")),
-          ("phase", lambda client, trajectory_id: _start(client, trajectory_id, "orientation"))]
+GOAL = {"domain": "finances", "description": "Schulden in kaart en een budgetplan", "score": "3", "target": "7",
+        "deadline": "2027-03-01", "subgoals": "Alle brieven verzamelen\r\n\r\nBudgetplan maken met de schuldhulp\r\n"}
+
+
+def _add_goal(client, trajectory_id: int, **changes):
+    return client.post(f"/trajectories/{trajectory_id}/goals",
+                       data={**GOAL, **changes, "csrf_token": csrf(client, "/")})
+
+
+def _progress(client, goal_id: int, **form):
+    return client.post(f"/goals/{goal_id}/progress", data={**form, "csrf_token": csrf(client, "/")})
+
+
+def _goals(app, trajectory_id: int) -> list[tuple]:
+    """Per goal: domain, scores in order, achieved on, and per sub-goal its text and the day it was done."""
+    with app.app_context():
+        return [(goal.domain.value, [entry.score for entry in goal.progress], goal.achieved_on,
+                 [(step.text, step.done_on) for step in goal.subgoals])
+                for goal in db.session.get(Trajectory, trajectory_id).goals]
+
+
+def _goal_id(app, trajectory_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Goal.id).where(Goal.trajectory_id == trajectory_id))
+
+
+def test_the_coach_adds_a_goal_and_records_its_progress_on_the_dossier(app, client, coach, accepted):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    assert "Nog geen doelen." in client.get(f"/clients/{client_id}").get_data(as_text=True)
+    added = _add_goal(client, trajectory_id)
+    assert added.status_code == 302 and added.location.endswith(f"/clients/{client_id}#trajectory")
+    steps = [("Alle brieven verzamelen", None), ("Budgetplan maken met de schuldhulp", None)]
+    assert _goals(app, trajectory_id) == [("finances", [3], None, steps)]
+    goal_id = _goal_id(app, trajectory_id)
+    with app.app_context():
+        first_step = db.session.get(Goal, goal_id).subgoals[0].id
+    assert _progress(client, goal_id, score="5", note="Brieven zijn binnen.",
+                     subgoals_done=str(first_step)).status_code == 302
+    today = NOW.date()
+    assert _goals(app, trajectory_id) == [("finances", [3, 5], None, [(steps[0][0], today), steps[1]])]
+    assert _progress(client, goal_id, score="7").status_code == 302  # the target: achieved
+    assert _goals(app, trajectory_id)[0][1:3] == ([3, 5, 7], today)
+    card = client.get(f"/clients/{client_id}").get_data(as_text=True).split('id="plan-h"', 1)[1]
+    card = card.split("</section>", 1)[0]
+    assert "Financiën en schulden" in card and "Schulden in kaart en een budgetplan" in card
+    assert "7 van 10: begonnen bij 3, doel 7" in card and f"bereikt op {today.isoformat()}" in card
+    assert f"gedaan op {today.isoformat()}" in card
+    with app.app_context():
+        tags = db.session.scalars(select(AuditEvent.tag).where(AuditEvent.tag.in_(
+            ["referrals:trajectory:goal_added", "referrals:trajectory:progress_recorded"])).order_by(AuditEvent.id))
+        assert list(tags) == ["referrals:trajectory:goal_added"] + ["referrals:trajectory:progress_recorded"] * 2
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"domain": ""}, "domain"),
+    ({"domain": "luck"}, "domain"),
+    ({"score": "0"}, "score"),
+    ({"score": "zeven"}, "score"),
+    ({"target": "3"}, "target"),  # not above the score now
+    ({"deadline": "2026-01-01"}, "deadline"),  # passed
+    ({"subgoals": "\n".join(f"Stap {n}" for n in range(21))}, "subgoals"),
+    ({"subgoals": "x" * 501}, "subgoals"),
+])
+def test_a_goal_that_does_not_fit_comes_back_with_its_mistake_and_adds_nothing(app, client, coach, accepted,
+                                                                                changes, field):
+    _client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    response = _add_goal(client, trajectory_id, **changes)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'id="e-{field}"' in page and page.count("<details open") == 1
+    assert _goals(app, trajectory_id) == []
+
+
+@pytest.mark.parametrize(("form", "problem"), [
+    ({"score": "11"}, 'id="e-g{goal}-score"'),
+    ({}, 'id="e-g{goal}-score"'),
+    ({"score": "5", "subgoals_done": "999999"}, "Onbekend subdoel."),
+])
+def test_progress_that_does_not_fit_comes_back_with_its_mistake_and_records_nothing(app, client, coach, accepted,
+                                                                                     form, problem):
+    _client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    assert _add_goal(client, trajectory_id).status_code == 302
+    goal_id = _goal_id(app, trajectory_id)
+    response = _progress(client, goal_id, **form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert problem.format(goal=goal_id) in page and page.count("<details open") == 1
+    assert _goals(app, trajectory_id)[0][1] == [3]
+
+
+def _goal_of(app, coach, trajectory_id: int) -> int:
+    """A goal added by the coach through the service (for the refusal tests)."""
+    from hub.consent.service import decide
+    from hub.referrals.trajectory import add_goal
+
+    with app.test_request_context():
+        row = db.session.get(Trajectory, trajectory_id)
+        decision = decide(row.programme_id, row.client_id, "handoff", None, NOW)
+        goal = add_goal(db.session.get(User, coach.id), row, decision, {
+            "domain": "housing", "score": 2, "target": 6, "deadline": NOW.date().replace(year=2027)}, NOW)
+        db.session.commit()
+        return goal.id
+
+
+WRITES = [("close", lambda client, trajectory_id, _goal: _close(client, trajectory_id, "moved")),
+          ("phase", lambda client, trajectory_id, _goal: _start(client, trajectory_id, "orientation")),
+          ("goal", lambda client, trajectory_id, _goal: _add_goal(client, trajectory_id)),
+          ("progress", lambda client, _trajectory_id, goal: _progress(client, goal, score="9"))]
 
 
 @pytest.mark.parametrize("role", ["referrer", "partner", "director", "admin"])
 @pytest.mark.parametrize(("_name", "write"), WRITES)
-def test_no_other_role_may_close_a_trajectory_or_start_a_phase(app, client, make, accepted, role, _name, write):
+def test_no_other_role_may_change_a_trajectory(app, client, make, coach, accepted, role, _name, write):
     _client_id, trajectory_id = accepted
-    before = _phases(app, trajectory_id)
+    goal_id = _goal_of(app, coach, trajectory_id)
+    before = (_trajectory(app, trajectory_id), _phases(app, trajectory_id), _goals(app, trajectory_id))
     sign_in(client, make.user(role))
-    assert write(client, trajectory_id).status_code == 403
-    assert _trajectory(app, trajectory_id) == (None, None, None, None) and _phases(app, trajectory_id) == before
+    assert write(client, trajectory_id, goal_id).status_code == 403
+    assert (_trajectory(app, trajectory_id), _phases(app, trajectory_id), _goals(app, trajectory_id)) == before
 
 
 @pytest.mark.parametrize(("_name", "write"), WRITES)
-def test_a_coach_of_another_programme_finds_no_trajectory_to_change(app, client, make, accepted, _name, write):
+def test_a_coach_of_another_programme_finds_no_trajectory_to_change(app, client, make, coach, accepted, _name,
+                                                                     write):
     _client_id, trajectory_id = accepted
-    before = _phases(app, trajectory_id)
+    goal_id = _goal_of(app, coach, trajectory_id)
+    before = (_trajectory(app, trajectory_id), _phases(app, trajectory_id), _goals(app, trajectory_id))
     sign_in(client, make.user("coach", organisation_id=make.organisation("exit_programme", name="Elders")))
-    assert write(client, trajectory_id).status_code == 404
-    assert _trajectory(app, trajectory_id) == (None, None, None, None) and _phases(app, trajectory_id) == before
+    assert write(client, trajectory_id, goal_id).status_code == 404
+    assert (_trajectory(app, trajectory_id), _phases(app, trajectory_id), _goals(app, trajectory_id)) == before
+
+
+def test_a_closed_trajectory_takes_no_goal_and_no_progress(app, client, coach, accepted):
+    _client_id, trajectory_id = accepted
+    goal_id = _goal_of(app, coach, trajectory_id)
+    sign_in(client, coach)
+    assert _close(client, trajectory_id, "moved").status_code == 302
+    assert _add_goal(client, trajectory_id).status_code == 409
+    assert _progress(client, goal_id, score="9").status_code == 409
+    assert [goal[1] for goal in _goals(app, trajectory_id)] == [[2]]

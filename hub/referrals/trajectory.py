@@ -257,10 +257,12 @@ def close_trajectory(actor: User, trajectory: Trajectory, ground: str | None, no
 
 def latest_trajectory(user: User, client: Client, decision: Decision) -> Trajectory | None:
     """The client's newest trajectory in the coach's programme (open, or how it ended) with its
-    phases, for the dossier; showing it is audited."""
+    phases and its plan (goals, their progress and sub-goals), for the dossier; showing it is audited."""
     trajectory = db.session.scalar(
         select(Trajectory).where(Trajectory.client_id == client.id, Trajectory.programme_id == user.organisation_id)
-        .options(selectinload(Trajectory.phases)).order_by(Trajectory.number.desc()).limit(1))
+        .options(selectinload(Trajectory.phases), selectinload(Trajectory.goals).selectinload(Goal.progress),
+                 selectinload(Trajectory.goals).selectinload(Goal.subgoals))
+        .order_by(Trajectory.number.desc()).limit(1))
     if trajectory is not None:
         record("referrals:trajectory:read", AuditAction.READ, object_type="trajectory", object_id=trajectory.id,
                client_id=client.id, user=user, ground=decision.ground)

@@ -19,6 +19,7 @@ from hub.errors import HubError
 from hub.extensions import db
 from hub.forms import load_form
 from hub.labels import (
+    domain_label,
     gender_label,
     label_helpers,
     legal_status_label,
@@ -40,7 +41,6 @@ from hub.referrals.schemas import (
     HandoffCreateSchema,
     HandoffStatusSchema,
 )
-from hub.referrals.trajectory_schemas import CloseSchema, PhaseStartSchema
 from hub.rights.words import closing_options, word
 from hub.vocab import (
     HANDOFF_SCOPE_ITEMS,
@@ -211,12 +211,12 @@ def first_contact(handoff_id: int):
 @require(Permission.CLIENT_READ)
 def dossier(client_id: int):
     """What the client's consent lets the programme see, safe-contact rules first. Audited by the service."""
-    return _dossier_page(client_id)
+    return dossier_page(client_id)
 
 
-def _dossier_page(client_id: int, errors: dict | None = None, status: int = 200, posted: str | None = None):
-    """The dossier; with `errors`, the trajectory form that was `posted` ("phase" or "close") shown again,
-    open, with its mistakes."""
+def dossier_page(client_id: int, errors: dict | None = None, status: int = 200, posted: str | None = None):
+    """The dossier; with `errors`, the trajectory form that was `posted` (`hub.referrals.trajectory_views`:
+    "phase", "close", "goal", or "progress-<goal id>") shown again, open, with its mistakes."""
     now, errors = utcnow(), errors or {}
     client, decision = service.client_for_coach(current_user, client_id, now)
     shown_dossier = service.dossier(current_user, client, now)
@@ -230,50 +230,10 @@ def _dossier_page(client_id: int, errors: dict | None = None, status: int = 200,
         handoff=shown(handoff, HandoffStatusSchema()) if handoff else None,
         organisations=_names(Organisation, [handoff.from_organisation_id] if handoff else []),
         trajectory=latest, form=request.form, today=local_today(now), word=word, phase_label=phase_label,
-        phase_errors=errors if posted == "phase" else {}, close_errors=errors if posted == "close" else {},
+        errors=errors, posted=posted,
         phases=[(phase.value, phase_label(phase)) for phase in Phase], **closing_options(),
+        goal_domains=[(domain.value, domain_label(domain)) for domain in LifeDomain],
         **consents_context(client, now, "referrals.dossier")), status
-
-
-@bp.post("/trajectories/<int:trajectory_id>/phases")
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
-def start_phase(trajectory_id: int):
-    """Start a phase (ending the current ones, unless it runs next to them), from the dossier."""
-    now = utcnow()
-    row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
-    data, errors = load_form(PhaseStartSchema)
-    status = 422
-    if data is not None:
-        try:
-            trajectory.start_phase(current_user, row, decision, data.pop("phase"), now, **data)
-        except HubError as error:
-            errors, status = {"_form": [error.message], **error.fields}, error.status
-        else:
-            flash(_("The trajectory is now in: %(phases)s.", phases=", ".join(
-                phase_label(period.phase) for period in row.current_phases)), "info")
-            return redirect(url_for("referrals.dossier", client_id=row.client_id, _anchor="trajectory"))
-    return _dossier_page(row.client_id, errors, status, posted="phase")
-
-
-@bp.post("/trajectories/<int:trajectory_id>/close")
-@login_required
-@require(Permission.TRAJECTORY_MANAGE)
-def close_trajectory(trajectory_id: int):
-    """Close the client's trajectory with its outcome and date, from the dossier."""
-    now = utcnow()
-    row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
-    data, errors = load_form(CloseSchema)
-    status = 422
-    if data is not None:
-        try:
-            trajectory.close_trajectory(current_user, row, decision.ground, now, **data)
-        except HubError as error:
-            errors, status = {"_form": [error.message], **error.fields}, error.status
-        else:
-            flash(_("The trajectory is closed: %(outcome)s.", outcome=word("outcome", row.outcome)), "info")
-            return redirect(url_for("referrals.dossier", client_id=row.client_id, _anchor="trajectory"))
-    return _dossier_page(row.client_id, errors, status, posted="close")
 
 
 # --- the coach's caseload -------------------------------------------------------------------------
