@@ -301,3 +301,57 @@ def test_a_closed_trajectory_takes_no_goal_and_no_progress(app, client, coach, a
     assert _add_goal(client, trajectory_id).status_code == 409
     assert _progress(client, goal_id, score="9").status_code == 409
     assert [goal[1] for goal in _goals(app, trajectory_id)] == [[2]]
+
+
+def _reenter(client, client_id: int, **form):
+    return client.post(f"/clients/{client_id}/trajectories", data={**form, "csrf_token": csrf(client, "/")})
+
+
+def _numbers(app, client_id: int) -> list[tuple[int, bool]]:
+    with app.app_context():
+        return [(row.number, row.is_open) for row in db.session.scalars(
+            select(Trajectory).where(Trajectory.client_id == client_id).order_by(Trajectory.number))]
+
+
+def test_a_client_who_comes_back_gets_a_new_trajectory_from_the_dossier(app, client, coach, accepted):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    today = NOW.date().isoformat()
+    assert "een nieuw traject openen" not in client.get(f"/clients/{client_id}").get_data(as_text=True)
+    assert _reenter(client, client_id, opened_on=today).status_code == 409  # the first one is still open
+    assert _close(client, trajectory_id, "dropped_out").status_code == 302
+    assert "De cliënt komt terug: een nieuw traject openen" in client.get(f"/clients/{client_id}").get_data(
+        as_text=True)
+    again = _reenter(client, client_id, opened_on=today, phase="orientation")
+    assert again.status_code == 302 and again.location.endswith(f"/clients/{client_id}#trajectory")
+    assert _numbers(app, client_id) == [(1, False), (2, True)]
+    card = client.get(f"/clients/{client_id}").get_data(as_text=True).split('id="trajectory-h"', 1)[1]
+    assert "oriëntatiefase" in card.split("</dl>", 1)[0] and "Nog geen doelen." in card
+
+
+@pytest.mark.parametrize(("opened_on", "phase"), [("2099-01-01", "contact"), ("2026-01-01", "contact"),
+                                                   ("gisteren", "contact"), ("2026-11-23", "later")])
+def test_a_re_entry_that_does_not_fit_comes_back_with_its_mistake_and_opens_nothing(app, client, coach, accepted,
+                                                                                     opened_on, phase):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    assert _close(client, trajectory_id, "moved").status_code == 302
+    response = _reenter(client, client_id, opened_on=opened_on, phase=phase)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert ('id="e-phase"' if phase == "later" else 'id="e-opened_on"') in page and "<details open" in page
+    assert _numbers(app, client_id) == [(1, False)]
+
+
+@pytest.mark.parametrize("role", ["referrer", "partner", "director", "admin", "other programme's coach"])
+def test_only_the_clients_own_programme_opens_a_new_trajectory(app, client, make, coach, accepted, role):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    assert _close(client, trajectory_id, "moved").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    other = (make.user("coach", organisation_id=make.organisation("exit_programme", name="Elders"))
+             if role == "other programme's coach" else make.user(role))
+    sign_in(client, other)
+    response = _reenter(client, client_id, opened_on=NOW.date().isoformat())
+    assert response.status_code == (404 if role == "other programme's coach" else 403)
+    assert _numbers(app, client_id) == [(1, False)]

@@ -1,8 +1,9 @@
 """The trajectory in the web interface, on the dossier: start the next phase, add a plan goal, record a
-goal's progress, close the trajectory. Each form posts here and comes back to the dossier; one with
-mistakes is shown again, open, on the dossier (`dossier_page`). Thin: parse, call the service, redirect.
-The same rules as the API (hub/referrals/trajectory_api.py): coaches of the client's programme, under
-the handoff consent (`trajectory_for`, `goal_for`)."""
+goal's progress, close the trajectory, and open a new one when the client comes back (re-entry). Each
+form posts here and comes back to the dossier; one with mistakes is shown again, open, on the dossier
+(`dossier_page`). Thin: parse, call the service, redirect. The same rules as the API
+(hub/referrals/trajectory_api.py): coaches of the client's programme, under the handoff consent
+(`client_for_coach`, `trajectory_for`, `goal_for`)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
@@ -16,7 +17,14 @@ from hub.errors import HubError
 from hub.forms import friendly, load_form
 from hub.labels import label_helpers, phase_label
 from hub.referrals import trajectory
-from hub.referrals.trajectory_schemas import CloseSchema, GoalCreateSchema, PhaseStartSchema, ProgressSchema
+from hub.referrals.service import client_for_coach
+from hub.referrals.trajectory_schemas import (
+    CloseSchema,
+    GoalCreateSchema,
+    PhaseStartSchema,
+    ProgressSchema,
+    TrajectoryOpenSchema,
+)
 from hub.referrals.views import dossier_page
 from hub.rights.words import word
 
@@ -131,3 +139,22 @@ def close(trajectory_id: int):
             return _back(row.client_id, _("The trajectory is closed: %(outcome)s.",
                                           outcome=word("outcome", row.outcome)))
     return dossier_page(row.client_id, errors, status, posted="close")
+
+
+@bp.post("/clients/<int:client_id>/trajectories")
+@login_required
+@require(Permission.TRAJECTORY_MANAGE)
+def reenter(client_id: int):
+    """Re-entry: a new trajectory for a client whose last one ended; the story told before stays."""
+    now = utcnow()
+    client, decision = client_for_coach(current_user, client_id, now)
+    data, errors = load_form(TrajectoryOpenSchema(only=("opened_on", "phase")))
+    status = 422
+    if data is not None:
+        try:
+            trajectory.reenter(current_user, client, decision, now, **data)
+        except HubError as error:
+            errors, status = _refused(error)
+        else:
+            return _back(client.id, _("A new trajectory is open for %(alias)s.", alias=client.alias))
+    return dossier_page(client.id, errors, status, posted="reentry")

@@ -216,7 +216,7 @@ def dossier(client_id: int):
 
 def dossier_page(client_id: int, errors: dict | None = None, status: int = 200, posted: str | None = None):
     """The dossier; with `errors`, the trajectory form that was `posted` (`hub.referrals.trajectory_views`:
-    "phase", "close", "goal", or "progress-<goal id>") shown again, open, with its mistakes."""
+    "phase", "goal", "progress-<goal id>", "close" or "reentry") shown again, open, with its mistakes."""
     now, errors = utcnow(), errors or {}
     client, decision = service.client_for_coach(current_user, client_id, now)
     shown_dossier = service.dossier(current_user, client, now)
