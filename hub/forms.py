@@ -35,13 +35,17 @@ def friendly(message: str) -> str:
 def load_form(schema: Schema | type[Schema]) -> tuple[dict | None, dict]:
     """Validate the posted form: (data, {}) or (None, {field: [messages]}), the messages of a flat
     form's fields in the reader's language."""
+    return load_body(schema, {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""})
+
+
+def load_body(schema: Schema | type[Schema], body: dict) -> tuple[dict | None, dict]:
+    """`load_form` for a body the view built from its form (a list from several fields or lines)."""
     if isinstance(schema, type):
         schema = schema()
     try:
-        values = {k: v for k, v in request.form.items() if k != "csrf_token" and v != ""}
-        return schema.load(values, unknown=EXCLUDE), {}
+        return schema.load(body, unknown=EXCLUDE), {}
     except ValidationError as error:
-        return None, {name: [friendly(m) for m in messages] if isinstance(messages, list) else messages
+        return None, {name: [friendly(str(m)) for m in messages] if isinstance(messages, list) else messages
                       for name, messages in error.normalized_messages().items()}
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from marshmallow import ValidationError
 
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
 from hub.errors import HubError
-from hub.forms import friendly, load_form
+from hub.forms import load_body, load_form
 from hub.labels import label_helpers, phase_label
 from hub.referrals import trajectory
 from hub.referrals.service import client_for_coach
@@ -40,15 +39,6 @@ def _back(client_id: int, message: str):
 
 def _refused(error: HubError) -> tuple[dict, int]:
     return {"_form": [error.message], **error.fields}, error.status
-
-
-def _load(schema, body: dict) -> tuple[dict | None, dict]:
-    """A form body built here (lists, several fields in one) through the API's schema, its messages worded."""
-    try:
-        return schema.load(body), {}
-    except ValidationError as error:
-        return None, {name: [friendly(str(m)) for m in messages] if isinstance(messages, list) else messages
-                      for name, messages in error.normalized_messages().items()}
 
 
 @bp.post("/trajectories/<int:trajectory_id>/phases")
@@ -83,7 +73,7 @@ def add_goal(trajectory_id: int):
     body = {name: form[name] for name in ("domain", "description", "score", "target", "deadline")
             if form.get(name, "").strip()}
     body["subgoals"] = [{"text": text} for text in steps]
-    data, errors = _load(GoalCreateSchema(), body)
+    data, errors = load_body(GoalCreateSchema, body)
     status = 422
     if len(steps) > MAX_SUBGOALS:
         errors, data = {**errors, "subgoals": [_("Give at most %(count)s.", count=MAX_SUBGOALS)]}, None
@@ -109,7 +99,7 @@ def record_progress(goal_id: int):
     form = request.form
     body = {name: form[name] for name in ("score", "note") if form.get(name, "").strip()}
     body["subgoals_done"] = form.getlist("subgoals_done")
-    data, errors = _load(ProgressSchema(), body)
+    data, errors = load_body(ProgressSchema, body)
     status = 422
     if data is not None:
         try:
@@ -118,6 +108,8 @@ def record_progress(goal_id: int):
             errors, status = _refused(error)
         else:
             return _back(goal.trajectory.client_id, _("The progress is recorded."))
+    if isinstance(errors.get("subgoals_done"), dict):  # said per box by the schema: one list of boxes
+        errors["subgoals_done"] = [_("Choose one of the options.")]
     return dossier_page(goal.trajectory.client_id, errors, status, posted=f"progress-{goal.id}")
 
 
