@@ -24,3 +24,13 @@ def freeze(at: datetime | None) -> None:
 def local_today(now: datetime) -> date:
     """The day it is at `now` in the Netherlands: until 01:00 or 02:00 there, no longer UTC's day."""
     return now.astimezone(AMSTERDAM).date()
+
+
+def dutch_day(moment: datetime) -> str:
+    """A moment as its day in the Netherlands (YYYY-MM-DD), for pages (the `dutch_day` filter)."""
+    return local_today(moment).isoformat()
+
+
+def dutch_time(moment: datetime) -> str:
+    """A moment as the clock in the Netherlands shows it (YYYY-MM-DD HH:MM), for pages (`dutch_time`)."""
+    return moment.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M")

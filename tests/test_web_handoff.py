@@ -230,3 +230,16 @@ def test_a_coach_of_another_programme_does_not_find_the_handoff(client, make, pr
     sign_in(client, make.user("coach"))
     assert client.get(f"/handoffs/{handoff_id}").status_code == 404
     assert client.get("/handoffs").get_data(as_text=True).count(f"/handoffs/{handoff_id}") == 0
+
+
+def test_the_handoff_page_shows_times_as_the_clock_in_the_netherlands_shows_them(client, make, coach, programme):
+    from datetime import UTC, datetime
+
+    from hub import clock
+
+    clock.freeze(datetime(2026, 12, 31, 23, 30, tzinfo=UTC))  # 00:30 on New Year's Day in the Netherlands
+    handoff_id, _client_id = make.handoff(programme_id=programme)
+    sign_in(client, coach)
+    page = client.get(f"/handoffs/{handoff_id}").get_data(as_text=True)
+    assert "2027-01-01 00:30" in page and "UTC" not in page
+    assert "2027-01-01" in client.get("/handoffs").get_data(as_text=True)
