@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 
 RANGE = re.compile(r"Must be greater than or equal to (-?\d+) and less than or equal to (-?\d+)\.")
 LONGER = re.compile(r"Longer than maximum length (\d+)\.")
+LATEST_DAY = re.compile(r"Must be less than or equal to (\d{4}-\d{2}-\d{2})\.")
 
 
 def friendly(message: str) -> str:
@@ -29,6 +30,8 @@ def friendly(message: str) -> str:
         return _("Enter a number from %(low)s to %(high)s.", low=match[1], high=match[2])
     if match := LONGER.fullmatch(message):
         return _("Use at most %(count)s characters.", count=match[1])
+    if match := LATEST_DAY.fullmatch(message):
+        return _("No later than %(day)s.", day=match[1])
     return message
 
 

@@ -143,7 +143,17 @@ def finish_transaction(response: Response) -> Response:
         db.session.rollback()
         # A 4xx page may show what the request read (a form shown again with its mistakes): its reads
         # are written all the same. A 5xx page shows nothing of it.
-        write_durable_events(keep_reads=response.status_code < 500)
+        try:
+            write_durable_events(keep_reads=response.status_code < 500)
+        except DBAPIError as error:
+            # The page must not go out without its reads in the access log: answered 503, like any
+            # request that met a database out of reach (nothing of the request's own work was kept).
+            db.session.rollback()
+            if not database_out_of_reach(error):
+                raise
+            log.warning("database out of reach writing the access log of %s %s", request.method, request.path)
+            response = _unavailable(_("The database could not be reached for a moment. Nothing was saved; please "
+                                      "try again."))
     return response
 
 

@@ -132,3 +132,20 @@ def test_a_fault_of_the_hub_that_sqlite_calls_operational_is_a_500_not_a_503(cli
     response = client.post("/api/v1/referrals", json=handoff_body(programme), headers=headers)
     assert_api_error(response, 500, "internal_error")
     assert "Retry-After" not in response.headers
+
+
+def test_a_refused_request_whose_reads_cannot_be_logged_answers_503_not_its_page(client, make, api_login,
+                                                                                monkeypatch):
+    """A 4xx answer writes its reads after the rollback (hub.audit.service.write_durable_events); when the
+    database is out of reach by then, the page does not go out without them: 503, as any such request."""
+    import hub.http
+
+    headers = api_login(make.user("admin"))
+
+    def lost(*, keep_reads=False):
+        raise OperationalError("INSERT INTO audit_events ...", {}, Exception("server closed the connection"),
+                               connection_invalidated=True)
+
+    monkeypatch.setattr(hub.http, "write_durable_events", lost)
+    response = client.post("/api/v1/organisations", json={"name": ""}, headers=headers)
+    assert_api_error(response, 503, "database_unavailable")

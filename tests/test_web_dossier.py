@@ -242,3 +242,16 @@ def test_a_consent_until_a_day_ends_as_that_dutch_day_ends_not_an_hour_later(app
         assert last_minute.allowed and not next_day.allowed
     shown = client.get(dossier).get_data(as_text=True)
     assert "2027-01-31" in shown and "2027-02-01" not in shown  # its last day, as agreed
+
+
+def test_a_consent_until_the_end_of_the_calendar_is_refused_not_a_fault(app, client, make, coach, handed_over):
+    _handoff_id, client_id = handed_over
+    sign_in(client, coach)
+    dossier = f"/clients/{client_id}"
+    response = post(client, f"/clients/{client_id}/consents/new", {
+        "recipient_organisation_id": str(make.organisation("debt_relief")), "purpose": "service_referral",
+        "method": "verbal", "scope": ["finances"], "statement": "Voor altijd.", "valid_until": "9999-12-31"},
+        page=dossier)
+    assert response.status_code == 422 and 'id="e-valid_until"' in response.get_data(as_text=True)
+    assert "Uiterlijk 2099-12-31." in response.get_data(as_text=True)
+    assert len(_consent_ids(app, client_id)) == 1

@@ -12,6 +12,7 @@ from hub.extensions import db
 from hub.referrals.models import Goal, Handoff, Trajectory
 from tests.conftest import NOW
 from tests.test_web_handoff import csrf, post, sign_in
+from tests.web import next_step
 
 
 @pytest.fixture
@@ -81,11 +82,14 @@ def test_a_closing_that_does_not_fit_comes_back_with_its_mistake_and_changes_not
     assert _trajectory(app, trajectory_id) == (None, None, None, None)
 
 
-def test_a_closed_trajectory_is_not_closed_twice(app, client, coach, accepted):
+def test_a_closed_trajectory_is_not_closed_twice_and_the_page_says_why(app, client, coach, accepted):
     _client_id, trajectory_id = accepted
     sign_in(client, coach)
     assert _close(client, trajectory_id, "moved").status_code == 302
-    assert _close(client, trajectory_id, "other").status_code == 409
+    again = _close(client, trajectory_id, "other")  # a second click, or a second tab
+    assert again.status_code == 409
+    card = again.get_data(as_text=True).split('id="trajectory-h"', 1)[1].split("</section>", 1)[0]
+    assert 'role="alert"' in card and "Dit traject is al afgesloten op" in card  # though its form is gone
     assert _trajectory(app, trajectory_id)[0] == "moved"
 
 
@@ -356,3 +360,24 @@ def test_only_the_clients_own_programme_opens_a_new_trajectory(app, client, make
     response = _reenter(client, client_id, opened_on=NOW.date().isoformat())
     assert response.status_code == (404 if role == "other programme's coach" else 403)
     assert _numbers(app, client_id) == [(1, False)]
+
+
+@pytest.mark.parametrize(("_name", "write"), WRITES)
+def test_after_the_handoff_consent_is_withdrawn_the_programme_changes_nothing_and_the_refusal_is_logged(
+        app, client, make, api_login, coach, accepted, _name, write):
+    client_id, trajectory_id = accepted
+    goal_id = _goal_of(app, coach, trajectory_id)
+    headers = api_login(coach)
+    consents = client.get(f"/api/v1/clients/{client_id}/consents", headers=headers).get_json()["items"]
+    handoff_consent = next(c["id"] for c in consents if c["purpose"] == "handoff")
+    assert client.post(f"/api/v1/consents/{handoff_consent}/withdraw", headers=headers,
+                       json={"reason": "Wil even niets"}).status_code == 200
+    before = (_trajectory(app, trajectory_id), _phases(app, trajectory_id), _goals(app, trajectory_id))
+    next_step()  # a new code from the app: the API sign-in used this one
+    sign_in(client, coach)
+    assert write(client, trajectory_id, goal_id).status_code == 404
+    assert (_trajectory(app, trajectory_id), _phases(app, trajectory_id), _goals(app, trajectory_id)) == before
+    with app.app_context():
+        refused = db.session.scalars(select(AuditEvent).where(AuditEvent.tag == "referrals:client:refused",
+                                                              AuditEvent.client_id == client_id)).all()
+        assert [(event.user_id, event.detail) for event in refused] == [(coach.id, "withdrawn")]

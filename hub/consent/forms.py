@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from marshmallow import fields
+from marshmallow import fields, validate
 from werkzeug.datastructures import MultiDict
 
 from hub.clock import AMSTERDAM, local_today
@@ -14,7 +14,8 @@ class ConsentForm(ConsentCreateSchema):
     """As the API, but "valid until" is the last day the consent holds (the form has a date field),
     and it always starts now."""
 
-    valid_until = fields.Date(load_default=None, allow_none=True)
+    valid_until = fields.Date(load_default=None, allow_none=True,
+                              validate=validate.Range(max=date(2099, 12, 31)))  # a real day; 9999-12-31 has no next
 
     class Meta:
         exclude = ("valid_from",)
