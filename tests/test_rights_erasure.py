@@ -176,6 +176,39 @@ def test_a_held_request_waits_for_an_open_trajectory_to_close_then_the_job_carri
         assert db.session.get(Client, dossier.client_id).alias == ANONYMISED
 
 
+def test_a_held_request_keeps_how_the_trajectory_ended_and_lifting_the_hold_closes_and_erases(app, client, make,
+                                                                                             api_login):
+    """The client withdrew the handoff consent, so the coach can no longer close the trajectory on its
+    own route: the closing given with the held request is what lets the erasure happen once the hold is
+    lifted."""
+    dossier = full_dossier(client, make, api_login, close=False)
+    assert _hold(client, dossier).status_code == 200
+    _withdraw_handoff_consent(client, dossier)
+    today = NOW.date().isoformat()
+    held = _erase(client, dossier, close_trajectory={"outcome": "dropped_out", "closed_on": today})
+    assert held.status_code == 409 and held.get_json()["error"]["code"] == "legal_hold"
+    assert _trajectory(app, dossier) == (None, None, None)  # nothing closes while the hold lasts
+    with app.app_context():
+        [request] = db.session.scalars(select(ErasureRequest)).all()
+        assert (request.status, request.close_outcome, request.close_on) == (ErasureStatus.HELD, "dropped_out",
+                                                                              NOW.date())
+    lifted = client.delete(f"/api/v1/clients/{dossier.client_id}/legal-hold", headers=dossier.coach_headers)
+    assert lifted.status_code == 200 and lifted.get_json()["anonymised_at"] is not None
+    assert _trajectory(app, dossier) == ("dropped_out", None, NOW.date())
+    assert [row[0] for row in _requests(app, dossier.client_id)] == [ErasureStatus.CARRIED_OUT]
+    with app.app_context():
+        closed = db.session.scalar(select(AuditEvent).where(AuditEvent.tag == "referrals:trajectory:closed"))
+        assert (closed.user_id, closed.ground) == (dossier.coach.id, "request:erasure")
+
+
+def test_a_closing_that_does_not_fit_is_refused_under_a_legal_hold_too(app, client, make, api_login):
+    dossier = full_dossier(client, make, api_login, close=False)
+    assert _hold(client, dossier).status_code == 200
+    response = _erase(client, dossier, close_trajectory={"outcome": "exited", "closed_on": NOW.date().isoformat()})
+    assert response.status_code == 422 and "destination" in response.get_json()["error"]["fields"]["close_trajectory"]
+    assert _requests(app, dossier.client_id) == []
+
+
 def test_the_legal_hold_is_set_restated_and_lifted_with_an_audit_trail(app, client, make, api_login):
     dossier = full_dossier(client, make, api_login)
     first = _hold(client, dossier).get_json()

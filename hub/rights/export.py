@@ -137,7 +137,9 @@ def _erasure_requests(client: Client, org: _Names) -> list[dict]:
                               .order_by(ErasureRequest.requested_at))
     return [{"id": e.id, "requested_at": _iso(e.requested_at), "reason": e.reason, "status": _value(e.status),
              "recorded_by_organisation": org(e.recorded_by_organisation_id),
-             "legal_hold_reason": e.legal_hold_reason, "carried_out_at": _iso(e.carried_out_at)} for e in rows]
+             "legal_hold_reason": e.legal_hold_reason, "carried_out_at": _iso(e.carried_out_at),
+             "trajectory_outcome": _value(e.close_outcome), "trajectory_destination": _value(e.close_destination),
+             "trajectory_closed_on": _iso(e.close_on)} for e in rows]
 
 
 @dataclass(frozen=True)

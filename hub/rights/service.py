@@ -8,6 +8,7 @@ Nobody else, admins included: there is no break-glass.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -28,6 +29,8 @@ from hub.rights.models import ErasureRequest, ErasureStatus
 
 # What an erased alias, sub-goal or message reads: the columns cannot be empty, and an empty string
 # would look like a fault. Stored encrypted like any value.
+log = logging.getLogger(__name__)
+
 ANONYMISED = "[anonymised]"
 REASON_MAX = 500
 ERASURE_GROUND = "request:erasure"  # the audit ground of what the client's erasure request does
@@ -86,15 +89,16 @@ def clear_legal_hold(actor: User, client: Client, now: datetime) -> list[Erasure
 def request_erasure(actor: User, client: Client, reason: str, now: datetime,
                     closing: dict | None = None) -> ErasureRequest:
     """Record the client's request to be erased and carry it out at once, unless a legal hold
-    applies: then the request is kept (with the hold's reason) and Conflict `legal_hold` says why.
+    applies: then the request is kept (with the hold's reason, and `closing`) and Conflict
+    `legal_hold` says why; lifting the hold carries it out (`carry_out_held_requests`).
 
-    An open trajectory must be closed with its real outcome first: that outcome counts in the uniform
+    An open trajectory must be closed with its real outcome: that outcome counts in the uniform
     registration, and only the coach knows it (dropped out, moved, ...), so the hub never guesses
     `other`. `closing` (outcome, closed_on, and destination for an exit) closes it here, in the
     same transaction as the erasure and on the erasure's ground, so that a client who withdrew the
     handoff consent can still be forgotten; without it an open trajectory is refused (Conflict
-    `trajectory_open`). A closing that does not fit the trajectory is refused (Invalid) and nothing
-    is erased."""
+    `trajectory_open`), unless a legal hold holds the request anyway. A closing that does not fit
+    the trajectory is refused (Invalid): nothing is erased, closed or recorded."""
     reason = _reason(reason)
     _lock(client)
     if client.anonymised_at is not None:
@@ -103,10 +107,15 @@ def request_erasure(actor: User, client: Client, reason: str, now: datetime,
     erasure = ErasureRequest(client_id=client.id, requested_at=now, recorded_by_id=actor.id,
                              recorded_by_organisation_id=actor.organisation_id, status=ErasureStatus.CARRIED_OUT)
     erasure.reason = reason
+    open_trajectories = _open_trajectories(client)
+    if open_trajectories and closing is not None:
+        _close_for_erasure(actor, open_trajectories, closing, now)  # checked now, even if the hold undoes it
+        erasure.close_outcome, erasure.close_on = closing["outcome"], closing["closed_on"]
+        erasure.close_destination = closing.get("destination")
     if client.legal_hold_since is not None:
         erasure.status = ErasureStatus.HELD
         erasure.legal_hold_reason = client.legal_hold_reason
-        keep_even_if_refused(erasure)  # the answer is 409, yet the request stands
+        keep_even_if_refused(erasure)  # the answer is 409 and the request's work rolls back; the request stands
         record("rights:erasure:held", AuditAction.DELETE, AuditResult.REFUSED, object_type="client",
                object_id=client.id, client_id=client.id, user=actor, ground=ERASURE_GROUND,
                detail="legal_hold")
@@ -114,19 +123,10 @@ def request_erasure(actor: User, client: Client, reason: str, now: datetime,
                          "The request is recorded and will be carried out when the hold is lifted.",
                          reason=client.legal_hold_reason),
                        code="legal_hold", fields={"legal_hold_reason": [client.legal_hold_reason]})
-    open_trajectories = db.session.scalars(select(Trajectory).where(Trajectory.client_id == client.id,
-                                                                    Trajectory.closed_on.is_(None))
-                                           .with_for_update()).all()
     if open_trajectories and closing is None:
         raise Conflict(_("The client's trajectory is still open. Say how it ended (for example dropped out) and "
                          "on which day, so that the figures stay right: it is then closed and the data erased "
                          "together."), code="trajectory_open")
-    for trajectory in open_trajectories:
-        try:
-            close_trajectory(actor, trajectory, ERASURE_GROUND, now, **closing)
-        except Invalid as error:
-            error.fields = {"close_trajectory": error.fields}  # where the request body has them
-            raise
     db.session.add(erasure)
     anonymise(client, now)
     erasure.carried_out_at = now
@@ -136,13 +136,40 @@ def request_erasure(actor: User, client: Client, reason: str, now: datetime,
     return erasure
 
 
+def _open_trajectories(client: Client) -> list[Trajectory]:
+    return db.session.scalars(select(Trajectory).where(Trajectory.client_id == client.id,
+                                                       Trajectory.closed_on.is_(None)).with_for_update()).all()
+
+
+def _close_for_erasure(actor: User, trajectories: list[Trajectory], closing: dict, now: datetime) -> None:
+    for trajectory in trajectories:
+        try:
+            close_trajectory(actor, trajectory, ERASURE_GROUND, now, **closing)
+        except Invalid as error:
+            error.fields = {"close_trajectory": error.fields}  # where the request body has them
+            raise
+
+
 def carry_out_held_requests(client: Client, now: datetime, actor: User | None = None) -> list[ErasureRequest]:
-    """Carry out the client's held erasure requests, if nothing stops them any more (no legal hold,
-    no open trajectory). The caller holds the client's row (`_lock`, or the job's claim)."""
+    """Carry out the client's held erasure requests, if nothing stops them any more: no legal hold,
+    and no open trajectory, or one that a request says how it ended (closed with that, by the coach
+    who recorded the request). The caller holds the client's row (`_lock`, or the job's claim)."""
     held = db.session.scalars(select(ErasureRequest).where(ErasureRequest.client_id == client.id,
-                                                           ErasureRequest.status == ErasureStatus.HELD)).all()
-    if not held or client.legal_hold_since is not None or has_open_trajectory(client.id):
+                                                           ErasureRequest.status == ErasureStatus.HELD)
+                              .order_by(ErasureRequest.requested_at.desc())).all()
+    if not held or client.legal_hold_since is not None:
         return []
+    open_trajectories = _open_trajectories(client)
+    if open_trajectories:
+        said = next((request for request in held if request.close_outcome is not None), None)
+        if said is None:
+            return []  # the coach closes it first (its outcome counts); the nightly job then carries it out
+        closing = {"outcome": said.close_outcome, "closed_on": said.close_on, "destination": said.close_destination}
+        try:
+            _close_for_erasure(db.session.get(User, said.recorded_by_id), open_trajectories, closing, now)
+        except Invalid:  # the trajectory moved on since (a phase begun after that day): the coach decides
+            log.warning("held erasure request %s: its closing no longer fits the open trajectory", said.id)
+            return []
     if client.anonymised_at is None:
         anonymise(client, now)
         record("rights:erasure:carried_out", AuditAction.DELETE, object_type="client", object_id=client.id,
