@@ -241,7 +241,7 @@ def test_a_goal_that_does_not_fit_comes_back_with_its_mistake_and_adds_nothing(a
     ({"score": "11"}, 'id="e-g{goal}-score"'),
     ({}, 'id="e-g{goal}-score"'),
     ({"score": "5", "subgoals_done": "999999"}, "Onbekend subdoel."),
-    ({"score": "5", "subgoals_done": "de eerste"}, '<p class="error">Kies een van de mogelijkheden.</p>'),
+    ({"score": "5", "subgoals_done": "de eerste"}, '<p class="error">Vul een heel getal in.</p>'),  # by hand
 ])
 def test_progress_that_does_not_fit_comes_back_with_its_mistake_and_records_nothing(app, client, coach, accepted,
                                                                                      form, problem):

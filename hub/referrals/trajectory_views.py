@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
 from hub.errors import HubError
-from hub.forms import load_body, load_form
+from hub.forms import friendly, load_body, load_form
 from hub.labels import label_helpers, phase_label
 from hub.referrals import trajectory
 from hub.referrals.service import client_for_coach
@@ -32,13 +32,37 @@ bp.context_processor(label_helpers)  # the dossier is shown again from here: wit
 MAX_SUBGOALS = 20
 
 
-def _back(client_id: int, message: str):
-    flash(message, "info")
-    return redirect(url_for("referrals.dossier", client_id=client_id, _anchor="trajectory"))
+def _submit(client_id: int, posted: str, parsed: tuple[dict | None, dict], act):
+    """The form's parsed data to `act` (the service call; it returns what to tell the coach), then back
+    to the dossier; or, when the form does not parse or the service refuses, the dossier again with
+    that form open and its mistakes (422, or the refusal's status: 409 when the trajectory moved on)."""
+    data, errors = parsed
+    status = 422
+    if data is not None:
+        try:
+            done = act(data)
+        except HubError as error:
+            errors, status = {"_form": [error.message], **error.fields}, error.status
+        else:
+            flash(done, "info")
+            return redirect(url_for("referrals.dossier", client_id=client_id, _anchor="trajectory"))
+    return dossier_page(client_id, _flat(errors), status, posted=posted)
 
 
-def _refused(error: HubError) -> tuple[dict, int]:
-    return {"_form": [error.message], **error.fields}, error.status
+def _flat(errors: dict) -> dict:
+    """A field's errors said per item (a sub-goal's line, a ticked box) as the field's own messages."""
+    def leaves(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from leaves(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from leaves(item)
+        else:
+            yield friendly(str(value))
+
+    return {name: list(dict.fromkeys(leaves(messages))) if isinstance(messages, dict) else messages
+            for name, messages in errors.items()}
 
 
 @bp.post("/trajectories/<int:trajectory_id>/phases")
@@ -48,17 +72,12 @@ def start_phase(trajectory_id: int):
     """Start a phase (ending the current ones, unless it runs next to them)."""
     now = utcnow()
     row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
-    data, errors = load_form(PhaseStartSchema)
-    status = 422
-    if data is not None:
-        try:
-            trajectory.start_phase(current_user, row, decision, data.pop("phase"), now, **data)
-        except HubError as error:
-            errors, status = _refused(error)
-        else:
-            return _back(row.client_id, _("The trajectory is now in: %(phases)s.", phases=", ".join(
-                phase_label(period.phase) for period in row.current_phases)))
-    return dossier_page(row.client_id, errors, status, posted="phase")
+
+    def act(data):
+        trajectory.start_phase(current_user, row, decision, data.pop("phase"), now, **data)
+        return _("The trajectory is now in: %(phases)s.",
+                 phases=", ".join(phase_label(period.phase) for period in row.current_phases))
+    return _submit(row.client_id, "phase", load_form(PhaseStartSchema), act)
 
 
 @bp.post("/trajectories/<int:trajectory_id>/goals")
@@ -72,21 +91,14 @@ def add_goal(trajectory_id: int):
     steps = [line.strip() for line in form.get("subgoals", "").splitlines() if line.strip()]
     body = {name: form[name] for name in ("domain", "description", "score", "target", "deadline")
             if form.get(name, "").strip()}
-    body["subgoals"] = [{"text": text} for text in steps]
-    data, errors = load_body(GoalCreateSchema, body)
-    status = 422
+    parsed = load_body(GoalCreateSchema, {**body, "subgoals": [{"text": text} for text in steps]})
     if len(steps) > MAX_SUBGOALS:
-        errors, data = {**errors, "subgoals": [_("Give at most %(count)s.", count=MAX_SUBGOALS)]}, None
-    if data is not None:
-        try:
-            goal = trajectory.add_goal(current_user, row, decision, data, now)
-        except HubError as error:
-            errors, status = _refused(error)
-        else:
-            return _back(row.client_id, _("The goal for %(domain)s is added.", domain=word("domain", goal.domain)))
-    if isinstance(errors.get("subgoals"), dict):  # said per line by the schema: the form has one field
-        errors["subgoals"] = [_("Keep each sub-goal to at most 500 characters.")]
-    return dossier_page(row.client_id, errors, status, posted="goal")
+        parsed = None, {**parsed[1], "subgoals": [_("Give at most %(count)s.", count=MAX_SUBGOALS)]}
+
+    def act(data):
+        goal = trajectory.add_goal(current_user, row, decision, data, now)
+        return _("The goal for %(domain)s is added.", domain=word("domain", goal.domain))
+    return _submit(row.client_id, "goal", parsed, act)
 
 
 @bp.post("/goals/<int:goal_id>/progress")
@@ -98,19 +110,12 @@ def record_progress(goal_id: int):
     goal, decision = trajectory.goal_for(current_user, goal_id, now)
     form = request.form
     body = {name: form[name] for name in ("score", "note") if form.get(name, "").strip()}
-    body["subgoals_done"] = form.getlist("subgoals_done")
-    data, errors = load_body(ProgressSchema, body)
-    status = 422
-    if data is not None:
-        try:
-            trajectory.record_progress(current_user, goal, decision, data.pop("score"), now, **data)
-        except HubError as error:
-            errors, status = _refused(error)
-        else:
-            return _back(goal.trajectory.client_id, _("The progress is recorded."))
-    if isinstance(errors.get("subgoals_done"), dict):  # said per box by the schema: one list of boxes
-        errors["subgoals_done"] = [_("Choose one of the options.")]
-    return dossier_page(goal.trajectory.client_id, errors, status, posted=f"progress-{goal.id}")
+
+    def act(data):
+        trajectory.record_progress(current_user, goal, decision, data.pop("score"), now, **data)
+        return _("The progress is recorded.")
+    return _submit(goal.trajectory.client_id, f"progress-{goal.id}",
+                   load_body(ProgressSchema, {**body, "subgoals_done": form.getlist("subgoals_done")}), act)
 
 
 @bp.post("/trajectories/<int:trajectory_id>/close")
@@ -120,17 +125,11 @@ def close(trajectory_id: int):
     """Close the trajectory with its outcome and date."""
     now = utcnow()
     row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
-    data, errors = load_form(CloseSchema)
-    status = 422
-    if data is not None:
-        try:
-            trajectory.close_trajectory(current_user, row, decision.ground, now, **data)
-        except HubError as error:
-            errors, status = _refused(error)
-        else:
-            return _back(row.client_id, _("The trajectory is closed: %(outcome)s.",
-                                          outcome=word("outcome", row.outcome)))
-    return dossier_page(row.client_id, errors, status, posted="close")
+
+    def act(data):
+        trajectory.close_trajectory(current_user, row, decision.ground, now, **data)
+        return _("The trajectory is closed: %(outcome)s.", outcome=word("outcome", row.outcome))
+    return _submit(row.client_id, "close", load_form(CloseSchema), act)
 
 
 @bp.post("/clients/<int:client_id>/trajectories")
@@ -140,13 +139,8 @@ def reenter(client_id: int):
     """Re-entry: a new trajectory for a client whose last one ended; the story told before stays."""
     now = utcnow()
     client, decision = client_for_coach(current_user, client_id, now)
-    data, errors = load_form(TrajectoryOpenSchema(only=("opened_on", "phase")))
-    status = 422
-    if data is not None:
-        try:
-            trajectory.reenter(current_user, client, decision, now, **data)
-        except HubError as error:
-            errors, status = _refused(error)
-        else:
-            return _back(client.id, _("A new trajectory is open for %(alias)s.", alias=client.alias))
-    return dossier_page(client.id, errors, status, posted="reentry")
+
+    def act(data):
+        trajectory.reenter(current_user, client, decision, now, **data)
+        return _("A new trajectory is open for %(alias)s.", alias=client.alias)
+    return _submit(client.id, "reentry", load_form(TrajectoryOpenSchema(only=("opened_on", "phase"))), act)
