@@ -201,6 +201,37 @@ def test_a_held_request_keeps_how_the_trajectory_ended_and_lifting_the_hold_clos
         assert (closed.user_id, closed.ground) == (dossier.coach.id, "request:erasure")
 
 
+def test_a_held_closing_that_no_longer_fits_when_the_hold_is_lifted_leaves_the_request_held(app, client, make,
+                                                                                            api_login):
+    """The trajectory moved on while the hold lasted (a phase begun after the day the coach gave): the
+    hub does not close it on a stale day. The request waits until the coach closes it; then the nightly
+    job carries it out."""
+    from datetime import timedelta
+
+    from hub import clock
+    from hub.rights.jobs import apply_retention
+
+    dossier = full_dossier(client, make, api_login, close=False)
+    assert _hold(client, dossier).status_code == 200
+    today = NOW.date()
+    held = _erase(client, dossier, close_trajectory={"outcome": "moved", "closed_on": today.isoformat()})
+    assert held.get_json()["error"]["code"] == "legal_hold"
+    clock.freeze(NOW + timedelta(days=2))
+    headers = api_login(dossier.coach)
+    later = (today + timedelta(days=1)).isoformat()
+    assert client.post(f"/api/v1/trajectories/{dossier.trajectory_id}/phases", headers=headers,
+                       json={"phase": "execution", "started_on": later}).status_code == 201
+    lifted = client.delete(f"/api/v1/clients/{dossier.client_id}/legal-hold", headers=headers)
+    assert lifted.status_code == 200 and lifted.get_json()["anonymised_at"] is None
+    assert _trajectory(app, dossier) == (None, None, None)
+    assert [row[0] for row in _requests(app, dossier.client_id)] == [ErasureStatus.HELD]
+    assert client.post(f"/api/v1/trajectories/{dossier.trajectory_id}/close", headers=headers,
+                       json={"outcome": "moved", "closed_on": later}).status_code == 200
+    with app.app_context():
+        assert apply_retention(NOW + timedelta(days=2, hours=1))["erasures_carried_out"] == 1
+    assert [row[0] for row in _requests(app, dossier.client_id)] == [ErasureStatus.CARRIED_OUT]
+
+
 def test_a_closing_that_does_not_fit_is_refused_under_a_legal_hold_too(app, client, make, api_login):
     dossier = full_dossier(client, make, api_login, close=False)
     assert _hold(client, dossier).status_code == 200
