@@ -137,7 +137,10 @@ class Config:
         secure = self.production
         # PostgreSQL: no JIT compilation. The hub's statements are short; where the planner overestimates a
         # report's rows (joins over CTEs), JIT compiled for up to 1.4 s to save milliseconds (bench/run.py).
-        engine_options = {"connect_args": {"options": "-c jit=off"}} if database_url.startswith("postgresql") else {}
+        # Autocommit: a transaction begins only before a request's first write (hub/connections.py).
+        engine_options = ({"connect_args": {"options": "-c jit=off"}, "isolation_level": "AUTOCOMMIT",
+                           "execution_options": {"hub_begin_before_writing": True}}
+                          if database_url.startswith("postgresql") else {})
         # No pool_pre_ping (a round trip before every request): hub.connections pings idle connections only.
         return {
             "SECRET_KEY": self.secret_key,

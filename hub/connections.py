@@ -1,5 +1,5 @@
-"""Database connections: SQLite's settings and its write lock; pooled PostgreSQL connections pinged
-only after they sat idle.
+"""Database connections: SQLite's settings and its write lock; on PostgreSQL a transaction only once a
+request writes, and pooled connections pinged only after they sat idle.
 
 ## SQLite
 
@@ -20,6 +20,29 @@ A server that goes away while the hub is busy fails the statements of the reques
 transactions never commit, so nothing is half-written; they are answered 503 (`hub.http`), and
 SQLAlchemy discards every connection of the pool made before the failure, so no later request
 meets a dead one. SQLite is a file: nothing to ping.
+
+## PostgreSQL: a transaction only once a request writes
+
+psycopg begins a transaction before a connection's first statement, and SQLAlchemy ends it with a
+COMMIT or ROLLBACK: two round trips more for every request, each ~0.1 ms of a gunicorn worker's CPU
+(bench/run.py). Worse, a ROLLBACK (every request that only read) makes psycopg drop all its prepared
+statements, so a read-only request never ran a prepared statement. So the hub's connections are in
+autocommit (config: `isolation_level`, `BEGIN_BEFORE_WRITING`), and `_postgresql_begin_before_writing` sends BEGIN just
+before a connection's first statement that is not a plain read, as SQLite's connections do (above):
+
+- reads before the first write run as single statements, each seeing what is committed, as they did
+  under READ COMMITTED (the hub's isolation) inside a transaction;
+- the first write (INSERT, UPDATE, DELETE), a SELECT ... FOR UPDATE, a SAVEPOINT, and any textual
+  statement (`text()`: SET LOCAL, set_config, DDL) begin the transaction, and every write after it is
+  in it: a request's writes still commit or roll back together;
+- a statement that is a whole transaction by itself (`ALONE`, the handoff's one statement) runs
+  without BEGIN and COMMIT when no transaction is open: PostgreSQL makes a single statement atomic.
+  Its writer flushes the session's pending changes first, so nothing of the request is written after
+  it, apart from the durable audit events of a refusal.
+
+A SELECT built by SQLAlchemy runs outside a transaction (unless it has an INSERT, UPDATE or DELETE
+in a WITH), so it must not change anything else: no `select(func.nextval(...))` or advisory locks
+there; say those with `text()`.
 """
 from __future__ import annotations
 
@@ -27,9 +50,12 @@ import sqlite3
 import time
 from contextlib import contextmanager
 
+from psycopg import Connection as PsycopgConnection
+from psycopg.pq import TransactionStatus
 from sqlalchemy import bindparam, event, exc, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql.selectable import GenerativeSelect
 
 PING_AFTER_IDLE = 1.0  # seconds
 _CHECKED_IN_AT = "hub.checked_in_at"
@@ -56,6 +82,39 @@ def _ping_if_idle(dbapi_connection, connection_record, _connection_proxy) -> Non
         dbapi_connection.rollback()  # leave no transaction open behind the ping
     except Exception as error:  # noqa: BLE001  (any failure means: not usable; the pool connects anew)
         raise exc.DisconnectionError(f"an idle connection did not answer: {type(error).__name__}") from error
+
+
+# --- PostgreSQL: BEGIN before the first write -------------------------------------------------------
+
+# Execution options. The hub's engine begins transactions before the first write (config sets it on
+# the engine, with autocommit; other engines, e.g. the bench's admin connection, are left alone):
+BEGIN_BEFORE_WRITING = "hub_begin_before_writing"
+# This statement is a whole transaction by itself (see the module's docstring):
+ALONE = "hub_alone"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _postgresql_begin_before_writing(_connection, cursor, statement, _parameters, context, _executemany):
+    options = context.execution_options
+    if not options.get(BEGIN_BEFORE_WRITING) or options.get(ALONE):
+        return
+    driver = cursor.connection
+    if not isinstance(driver, PsycopgConnection) or not driver.autocommit:
+        return  # SQLite, or a connection psycopg begins transactions on itself
+    if driver.info.transaction_status != TransactionStatus.IDLE or _postgresql_reads_only(statement, context):
+        return
+    driver.execute("BEGIN")
+
+
+# What a SELECT that writes says: an INSERT, UPDATE or DELETE in a WITH (as SQLAlchemy writes them).
+_WRITES_IN_A_SELECT = ("INSERT INTO", "UPDATE ", "DELETE FROM")
+
+
+def _postgresql_reads_only(sql: str, context) -> bool:
+    """A SELECT that SQLAlchemy built, without FOR UPDATE / FOR SHARE and without a write in a WITH."""
+    statement = getattr(getattr(context, "compiled", None), "statement", None)
+    return (isinstance(statement, GenerativeSelect) and statement._for_update_arg is None
+            and not any(write in sql for write in _WRITES_IN_A_SELECT))
 
 
 # --- SQLite ----------------------------------------------------------------------------------------
