@@ -31,9 +31,8 @@ def _new_organisation(name: str):
 @pytest.fixture
 def connection(app):
     """A connection of the hub's own engine; what a test writes, it rolls back or deletes."""
-    with app.app_context():
-        with db.engines[None].connect() as connection:
-            yield connection
+    with app.app_context(), db.engines[None].connect() as connection:
+        yield connection
 
 
 def test_reads_run_without_a_transaction(connection):
