@@ -35,6 +35,8 @@ before a connection's first statement that is not a plain read, as SQLite's conn
 - the first write (INSERT, UPDATE, DELETE), a SELECT ... FOR UPDATE, a SAVEPOINT, and any textual
   statement (`text()`: SET LOCAL, set_config, DDL) begin the transaction, and every write after it is
   in it: a request's writes still commit or roll back together;
+- a connection that asks for autocommit (`execution_options(isolation_level="AUTOCOMMIT")`, for a
+  VACUUM) gets it: no BEGIN at all;
 - a statement that is a whole transaction by itself (`ALONE`, the handoff's one statement) runs
   without BEGIN and COMMIT when no transaction is open: PostgreSQL makes a single statement atomic.
   Its writer flushes the session's pending changes first, so nothing of the request is written after
@@ -96,8 +98,8 @@ ALONE = "hub_alone"
 @event.listens_for(Engine, "before_cursor_execute")
 def _postgresql_begin_before_writing(_connection, cursor, statement, _parameters, context, _executemany):
     options = context.execution_options
-    if not options.get(BEGIN_BEFORE_WRITING) or options.get(ALONE):
-        return
+    if not options.get(BEGIN_BEFORE_WRITING) or options.get(ALONE) or options.get("isolation_level") == "AUTOCOMMIT":
+        return  # not the hub's engine; a statement alone; a connection that asked for autocommit (VACUUM)
     driver = cursor.connection
     if not isinstance(driver, PsycopgConnection) or not driver.autocommit:
         return  # SQLite, or a connection psycopg begins transactions on itself

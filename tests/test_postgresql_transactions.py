@@ -53,6 +53,11 @@ def test_a_statement_that_must_hold_until_the_end_begins_the_transaction(connect
     connection.rollback()
 
 
+def test_a_connection_that_asks_for_autocommit_gets_it_even_for_vacuum(connection):
+    connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM organisations"))
+    assert _status(connection) == IDLE
+
+
 def test_a_requests_writes_after_its_reads_commit_or_roll_back_together(app, connection):
     connection.execute(select(func.count()).select_from(Organisation))
     connection.execute(_new_organisation("Eerste"))

@@ -1,10 +1,11 @@
 """Writing a checked handoff: its client, consent (with scope), story, handoff, two audit events and a
-notification for each active coach of the programme, in the request's transaction; or nothing at
-all when the organisation handed to is not an exit programme (`write` answers None).
+notification for each active coach of the programme, in one transaction; or nothing at all when the
+organisation handed to is not an exit programme (`write` answers None).
 
 On PostgreSQL all of it is one statement, the programme's check and its coaches included: each INSERT
 in a WITH takes the ids the one before returned, and the first takes the programme's id from a
-look-up that finds nothing unless it is an exit programme, so that then nothing is inserted. Separate
+look-up that finds nothing unless it is an exit programme, so that then nothing is inserted. As the
+request's only write it is a transaction by itself, without BEGIN and COMMIT (hub/connections.py). Separate
 statements cost a gunicorn worker ~0.25 ms of CPU each in the driver (psycopg) and the database a
 round trip each, about as much as the rest of the handoff together (bench/run.py).
 
