@@ -45,10 +45,10 @@ def create_app(config: Config | None = None) -> Flask:
     http.init_app(app, production=config.production)
 
     from hub.clock import dutch_day, dutch_time
-    from hub.labels import domain_label, kind_label, role_label
+    from hub.labels import domain_label, figure, kind_label, role_label
 
     app.jinja_env.filters.update(domain_label=domain_label, kind_label=kind_label, role_label=role_label,
-                                 dutch_day=dutch_day, dutch_time=dutch_time)
+                                 dutch_day=dutch_day, dutch_time=dutch_time, figure=figure)
 
     from hub.cli import hub_cli
     app.cli.add_command(hub_cli)

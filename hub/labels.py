@@ -1,4 +1,6 @@
-"""What users read for the vocabularies: translated labels, one place."""
+"""What users read for the vocabularies: translated labels, one place; and figures as their language
+writes them."""
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from hub.vocab import (
@@ -245,3 +247,11 @@ PHASE_LABELS = {"contact": _l("contact phase"), "orientation": _l("orientation p
 
 def phase_label(phase) -> str:
     return str(PHASE_LABELS.get(phase, phase))
+
+
+def figure(value: float | None, decimals: int = 1) -> str:
+    """A number of days (or any figure) as the reader's language writes it, to at most `decimals`
+    places: 1.234,5 and 24 in Dutch, 1,234.5 and 24 in English; "—" for none."""
+    if value is None:
+        return "—"
+    return format_decimal(round(value, decimals), format="#,##0." + "#" * decimals if decimals else "#,##0")

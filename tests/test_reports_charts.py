@@ -7,8 +7,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 
 from hub.extensions import db
+from hub.labels import figure
 from hub.partners.models import Organisation
 from hub.reports import charts
 from tests.conftest import NOW
@@ -37,6 +39,16 @@ def test_a_chart_is_inline_svg_without_style_or_script_named_and_escaped():
     assert "Huis &lt;script&gt;alert(1)&lt;/script&gt;" in svg
     assert re.findall(r' id="([^"]+)"', svg) == ["bars", "bars-title", "bars-desc"]  # nothing that repeats
     assert re.findall(r'<text[^>]*class="value">([^<]*)<', svg) == ["8", "3"]  # the numbers printed, for paper
+
+
+@pytest.mark.parametrize(("rows", "series", "stacked"), [(1, ["median", "p90"], False), (3, ["median", "p90"], False),
+                                                       (1, ["partner", "client", "municipality"], True)])
+def test_the_legend_fits_inside_the_chart(rows, series, stacked):
+    svg = str(charts.horizontal_bars("b", "t", "d", [(f"Partner {index}", [24.5, 38.5, 3][:len(series)])
+                                                     for index in range(rows)], series, stacked=stacked))
+    height = float(re.search(r'viewBox="0 0 \d+ ([\d.]+)"', svg).group(1))
+    legend_top = float(re.search(r'translate\([\d.]+, ([\d.]+)\)" class="legends"', svg).group(1))
+    assert legend_top + 12.5 <= height  # a legend entry: a 12-pixel box from 0.5 down
 
 
 def test_the_first_row_is_drawn_on_top():
@@ -78,6 +90,33 @@ def test_a_long_trend_labels_about_a_year_of_months_and_prints_no_values():
     svg = str(charts.trend("t", "t", "d", months, [("days", list(range(61)))], ("escalations", [1] * 61)))
     assert not re.findall(r'<text[^>]*class="value">[^<]+<', svg)
     assert 'class="axis y2' in svg  # the escalations on their own axis
+
+
+def _second_axis_labels(svg: str) -> list[str]:
+    axis = re.search(r'<g class="axis y2">(.*?)</g></g>', svg, re.S).group(1)
+    return re.findall(r"<text[^>]*>([^<]+)</text>", axis)
+
+
+@pytest.mark.parametrize("escalations", [[0, 0], [3, 1], [17, 40]])
+def test_the_escalations_axis_counts_in_whole_numbers(escalations):
+    svg = str(charts.trend("t", "t", "d", ["2025-05", "2025-06"], [("days", [126.0, 21.0])],
+                           ("escalations", escalations)))
+    labels = _second_axis_labels(svg)
+    assert labels[0] == "0" and all(re.fullmatch(r"\d+", label) for label in labels), labels
+    assert int(labels[-1]) >= max(escalations)
+
+
+def test_a_year_of_months_is_labelled_at_a_slant_so_the_labels_do_not_run_together():
+    months = [f"2025-{month:02d}" for month in range(1, 13)]
+    svg = str(charts.trend("t", "t", "d", months, [("days", [1] * 12)]))
+    assert 'transform="rotate(45' in svg
+
+
+def test_figures_are_written_as_the_readers_language_writes_them(app):
+    for locale, expected in (("nl", ["1.234,5", "24,5", "147", "0", "—"]),
+                             ("en", ["1,234.5", "24.5", "147", "0", "—"])):
+        with app.test_request_context(), force_locale(locale):
+            assert [figure(value) for value in (1234.5, 24.5, 147.0, 0, None)] == expected, locale
 
 
 @pytest.fixture

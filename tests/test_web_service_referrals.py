@@ -398,7 +398,7 @@ def test_the_refer_on_page_shows_each_partners_measured_waiting_or_that_there_is
     html = web.get(f"/clients/{chain['client_id']}/service-referrals/new?domain=finances").get_data(as_text=True)
     options = html.split('id="f-organisation_id"')[1].split("</fieldset>")[0]
     measured = options.split("Schuldhulp Arnhem")[1].split("</div>")[0]
-    assert "mediaan 12.0 dagen" in measured and "nu 0 wachtend" in measured
+    assert "mediaan 12 dagen" in measured and "nu 0 wachtend" in measured
     new = options.split("Kredietbank Nieuw")[1].split("</div>")[0]
     assert "nog geen metingen" in new
 

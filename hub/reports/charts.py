@@ -16,6 +16,7 @@ table with the same numbers stays beside it.
 """
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ import pygal
 from markupsafe import Markup
 from pygal.etree import etree
 from pygal.style import Style
+
+from hub.labels import figure
 
 # pygal appends a finder for its map plug-ins (pygal.maps.*, unused here) to sys.meta_path; it has
 # only the legacy find_module, so every failed import anywhere in the process afterwards raises an
@@ -74,11 +77,22 @@ figure.report-chart svg { width: 100%; height: auto; display: block; }
 
 
 def _days(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}".removesuffix(".0")
+    return "" if value is None else figure(value)
 
 
 def _whole(value: float | None) -> str:
-    return "" if value is None else f"{value:.0f}"
+    return "" if value is None else figure(value, 0)
+
+
+def _axis(maximum: float, most: int = 8) -> tuple[float, int]:
+    """A round step (1, 2 or 5 times a power of ten) and how many of them reach `maximum`, in at most
+    `most` steps."""
+    if maximum <= 0:
+        return 1, 1
+    rough = maximum / most
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(multiple * power for multiple in (1, 2, 5, 10) if multiple * power >= rough)
+    return step, math.ceil(round(maximum / step, 9))
 
 
 def _config(height: int, **extra) -> dict:
@@ -126,8 +140,10 @@ def horizontal_bars(chart_id: str, title: str, description: str, rows: Sequence[
         return None
     per_row = 1 if stacked else len(series)
     kind = pygal.HorizontalStackedBar if stacked else pygal.HorizontalBar
+    # Side by side, pygal sets the legend lower than it reserved room for: a margin keeps it in sight.
     chart = kind(**_config(70 + len(rows) * (18 * per_row + 12) + 30 * ((len(series) + 2) // 3),
-                           formatter=_days, show_legend=len(series) > 1, spacing=6))
+                           formatter=_days, show_legend=len(series) > 1, spacing=6,
+                           **({} if stacked else {"margin_bottom": 24})))
     chart.x_labels = [label for label, _values in reversed(rows)]  # pygal draws the first label at the bottom
     for index, name in enumerate(series):
         chart.add(name, [values[index] for _label, values in reversed(rows)])
@@ -141,10 +157,17 @@ def trend(chart_id: str, title: str, description: str, months: Sequence[str],
     if not months:
         return None
     few = len(months) <= 13
+    axes = {}
+    if secondary is not None:
+        # pygal puts the second axis's labels beside the first's: both get round steps, the same number
+        # of them, so that a count reads 0, 1, 2 ... and not 0.1666666667.
+        step, steps = _axis(max((value for _name, values in series for value in values if value), default=0))
+        per_step = max(1, math.ceil(max(secondary[1], default=0) / steps))
+        axes = {"y_labels": [step * index for index in range(steps + 1)], "secondary_range": (0, per_step * steps)}
     chart = pygal.Line(**_config(360, formatter=formatter, print_values=few, show_legend=True, dots_size=3,
-                                 x_label_rotation=0 if few else 45, show_minor_x_labels=few,
+                                 x_label_rotation=0 if len(months) <= 6 else 45, show_minor_x_labels=few,
                                  x_labels_major_every=None if few else max(1, len(months) // 12),
-                                 include_x_axis=True, min_scale=3, max_scale=8))
+                                 include_x_axis=True, min_scale=3, max_scale=8, **axes))
     chart.x_labels = list(months)
     for name, values in series:
         chart.add(name, list(values))

@@ -81,6 +81,7 @@ class Hub:
     organisations: dict[str, int] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     setup: str = ""
+    env: dict[str, str] = field(default_factory=dict)  # the server's environment, for the operator's commands
 
     def server_log(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
@@ -157,7 +158,7 @@ def hub(chromium_executable, fresh_database_url, tmp_path_factory) -> Iterator[H
     instance = tmp_path_factory.mktemp("browser-instance")
     port = _free_port()
     hub = Hub(f"http://127.0.0.1:{port}", SCREENSHOTS / "server.log")
-    env = _environment(fresh_database_url, instance, hub.base_url)
+    env = hub.env = _environment(fresh_database_url, instance, hub.base_url)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*"):
         if old.is_file() and re.fullmatch(r"\d\d-.*\.png|server\.log", old.name):
