@@ -27,8 +27,9 @@ psycopg begins a transaction before a connection's first statement, and SQLAlche
 COMMIT or ROLLBACK: two round trips more for every request, each ~0.1 ms of a gunicorn worker's CPU
 (bench/run.py). Worse, a ROLLBACK (every request that only read) makes psycopg drop all its prepared
 statements, so a read-only request never ran a prepared statement. So the hub's connections are in
-autocommit (config: `isolation_level`, `BEGIN_BEFORE_WRITING`), and `_postgresql_begin_before_writing` sends BEGIN just
-before a connection's first statement that is not a plain read, as SQLite's connections do (above):
+autocommit (config: `isolation_level`, and the execution option `BEGIN_BEFORE_WRITING`), and
+`_postgresql_begin_before_writing` sends BEGIN just before a connection's first statement that is
+not a plain read, as SQLite's connections do (above):
 
 - reads before the first write run as single statements, each seeing what is committed, as they did
   under READ COMMITTED (the hub's isolation) inside a transaction;

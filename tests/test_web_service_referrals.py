@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from hub.audit.models import AuditEvent
 from hub.auth.models import User
+from hub.consent.models import Consent
 from hub.extensions import db
 from hub.referrals.escalation import escalate_overdue
 from hub.referrals.service_referral_models import (
@@ -224,8 +225,8 @@ def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it_and_back(a
     # the refused page lists the client's open referrals: that read is logged, although nothing is kept
     assert _listings(app, client_id) == listed_before + 2  # the form's page, then the refused answer
 
-    # the link opens the consent form filled in for this partner and life domain ...
-    link = re.search(r'class="button" href="(/clients/\d+/consents/new\?[^"]+)"', html)[1].replace("&amp;", "&")
+    # for a wider consent, the link opens the consent form filled in for this partner and life domain ...
+    link = re.search(r'href="(/clients/\d+/consents/new\?[^"]+)"', html)[1].replace("&amp;", "&")
     back = f"{new}?domain=housing&organisation_id={housing}"
     form = web.get(link).get_data(as_text=True)
     assert f'<option value="{housing}" selected' in form
@@ -253,6 +254,84 @@ def test_the_coach_refers_on_and_without_consent_is_sent_to_record_it_and_back(a
         referral = db.session.scalar(select(ServiceReferral).where(ServiceReferral.organisation_id == housing))
         assert referral.urgent and referral.note == "Dakloos per 1 december."
     assert sent.location.endswith(f"/service-referrals/{referral.id}")
+
+
+def _consents_for(app, organisation_id: int) -> list[Consent]:
+    with app.app_context():
+        consents = list(db.session.scalars(select(Consent).where(Consent.recipient_organisation_id == organisation_id)))
+        for consent in consents:
+            consent.scope  # noqa: B018  (loaded before the session closes)
+        db.session.expunge_all()
+        return consents
+
+
+@pytest.fixture
+def refused_for_want_of_consent(app, chain, make):
+    """A coach whose referral to a housing partner, with a note, was just refused: no consent yet."""
+    housing = make.organisation("housing", municipality="Arnhem", name="Woonstichting Arnhem")
+    web = browser(app, chain["coach"])
+    new = f"/clients/{chain['client_id']}/service-referrals/new"
+    referral = {"domain": "housing", "organisation_id": str(housing), "urgent": "1", "note": "Dakloos per 1 december."}
+    refused = post(web, new, referral, page=f"{new}?domain=housing")
+    assert refused.status_code == 403
+    return {"web": web, "new": new, "housing": housing, "referral": referral, "page": refused.get_data(as_text=True)}
+
+
+def test_a_referral_refused_for_want_of_consent_is_sent_with_the_consent_recorded_on_the_same_page(
+        app, refused_for_want_of_consent):
+    web, new, housing, referral, page = (refused_for_want_of_consent[key] for key in
+                                         ("web", "new", "housing", "referral", "page"))
+    assert 'class="consent-inline"' in page and 'name="with_consent" value="1"' in page
+    assert ">Dakloos per 1 december.</textarea>" in page  # the note is still there
+    assert "Toestemming vastleggen en doorverwijzing versturen" in page
+    before = _count(app, ServiceReferral)
+
+    sent = post(web, new, {**referral, "with_consent": "1", "consent_method": "verbal",
+                           "consent_statement": "De woningcorporatie mag mijn woonsituatie zien."},
+                page=f"{new}?domain=housing")
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    with app.app_context():
+        sent_referral = db.session.scalar(select(ServiceReferral).where(ServiceReferral.organisation_id == housing))
+        assert sent_referral.note == "Dakloos per 1 december." and sent_referral.urgent
+    assert sent.location.endswith(f"/service-referrals/{sent_referral.id}")
+    assert _count(app, ServiceReferral) == before + 1
+    [consent] = _consents_for(app, housing)
+    assert (consent.purpose.value, consent.scope, consent.method.value, consent.valid_until) == (
+        "service_referral", ["housing"], "verbal", None)
+    assert consent.statement == "De woningcorporatie mag mijn woonsituatie zien."
+
+
+def test_a_consent_with_mistakes_keeps_the_note_and_sends_and_records_nothing(app, refused_for_want_of_consent):
+    web, new, housing, referral = (refused_for_want_of_consent[key] for key in ("web", "new", "housing", "referral"))
+    before = _count(app, ServiceReferral)
+    for mistakes, marked in (({"consent_statement": ""}, ("method", "statement")),
+                             ({"consent_method": "verbal", "consent_statement": "Mag mijn woonsituatie zien.",
+                               "consent_valid_until": "2020-01-01"}, ("valid_until",))):
+        wrong = post(web, new, {**referral, "with_consent": "1", **mistakes}, page=f"{new}?domain=housing")
+        html = wrong.get_data(as_text=True)
+        assert wrong.status_code == 422, (mistakes, wrong.status_code)
+        for field in marked:
+            assert f'id="e-consent_{field}"' in html, field
+        assert ">Dakloos per 1 december.</textarea>" in html and 'class="consent-inline"' in html
+    assert _count(app, ServiceReferral) == before and _consents_for(app, housing) == []
+
+
+def test_when_the_referral_is_refused_after_its_consent_neither_is_kept(app, refused_for_want_of_consent, monkeypatch):
+    from hub.errors import Conflict
+    from hub.referrals import service_referrals
+
+    web, new, housing, referral = (refused_for_want_of_consent[key] for key in ("web", "new", "housing", "referral"))
+
+    def refused(*_args, **_kwargs):
+        raise Conflict("Someone else just referred this client there.")
+
+    monkeypatch.setattr(service_referrals, "refer", refused)
+    answer = post(web, new, {**referral, "with_consent": "1", "consent_method": "written",
+                             "consent_statement": "Mag mijn woonsituatie zien."}, page=f"{new}?domain=housing")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "Someone else just referred this client there." in html
+    assert ">Dakloos per 1 december.</textarea>" in html  # nothing the coach typed is lost
+    assert _consents_for(app, housing) == []  # the consent went with the referral: all or nothing
 
 
 def test_a_link_fills_in_only_who_what_for_and_which_parts_of_a_new_consent(app, chain):

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from marshmallow import fields, validate
+from flask_babel import gettext as _
+from marshmallow import ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
 
 from hub.clock import AMSTERDAM, local_today
 from hub.consent.schemas import ConsentCreateSchema
+from hub.labels import method_label
+from hub.vocab import ConsentMethod, ConsentPurpose, LifeDomain
 
 
 class ConsentForm(ConsentCreateSchema):
@@ -27,6 +30,36 @@ def consent_body(form: MultiDict) -> dict:
     body = {name: value for name, value in body.items() if value}
     body["scope"] = form.getlist("scope")
     return body
+
+
+def default_statement() -> str:
+    """What the client agrees to, in the words the forms offer to read out (the coach may change it)."""
+    return _("I agree that the organisation named here may see the parts of my story ticked here, for the "
+             "purpose named here. I can withdraw this consent at any time; it then stops at once.")
+
+
+def method_options() -> list[tuple[str, str]]:
+    return [(method.value, method_label(method)) for method in ConsentMethod]
+
+
+# The fields of a consent recorded with a referral on the refer-on page, beside the referral's own.
+REFERRAL_CONSENT_FIELDS = ("method", "statement", "valid_until")
+
+
+def referral_consent(form: MultiDict, organisation_id: int, domain: LifeDomain) -> tuple[dict | None, dict]:
+    """The consent a refer-on form records with its referral: the partner chosen may see the life
+    domain, for a referral; how the client agreed, to what, and until when, from the form's
+    `consent_*` fields. (data ready for `record_consent`, None) or (None, errors by field name)."""
+    body = {name: (form.get(f"consent_{name}") or "").strip() for name in REFERRAL_CONSENT_FIELDS}
+    body = {name: value for name, value in body.items() if value}
+    body.update(recipient_organisation_id=organisation_id, purpose=ConsentPurpose.SERVICE_REFERRAL.value,
+                scope=[domain.value])
+    try:
+        data = ConsentForm().load(body)
+    except ValidationError as error:
+        return None, {f"consent_{name}": messages for name, messages in error.normalized_messages().items()}
+    data["valid_until"] = end_of(data["valid_until"])
+    return data, {}
 
 
 def end_of(day: date | None) -> datetime | None:

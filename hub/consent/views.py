@@ -21,19 +21,27 @@ from hub.audit.models import AuditAction
 from hub.audit.service import record
 from hub.auth.permissions import Permission, require
 from hub.clock import utcnow
-from hub.consent.forms import ConsentForm, consent_body, end_of, first_day, last_day
+from hub.consent.forms import (
+    ConsentForm,
+    consent_body,
+    default_statement,
+    end_of,
+    first_day,
+    last_day,
+    method_options,
+)
 from hub.consent.models import Consent
 from hub.consent.schemas import WithdrawSchema
 from hub.consent.service import decide, record_consent, withdraw_consent
 from hub.errors import HubError
 from hub.extensions import db
 from hub.forms import load_form, safe_next
-from hub.labels import kind_label, label_helpers, method_label, purpose_label, scope_label
+from hub.labels import kind_label, label_helpers, purpose_label, scope_label
 from hub.partners.models import Organisation
 from hub.referrals.forms import form_errors
 from hub.referrals.models import Client
 from hub.referrals.service import client_coaches, consent_for_coach, programme_client
-from hub.vocab import SCOPE_ITEMS, ConsentMethod, ConsentPurpose
+from hub.vocab import SCOPE_ITEMS, ConsentPurpose
 
 bp = Blueprint("consent", __name__, template_folder="templates")
 CONSENTS_PER_PAGE = 10  # a long history (re-entries, narrowed scopes) stays short on a phone
@@ -69,11 +77,9 @@ def form_context(client_id: int, form=None, errors: dict | None = None) -> dict:
         "consent_errors": errors or {},
         "organisation_options": [(o.id, f"{o.name} ({kind_label(o.kind)})") for o in organisations],
         "purpose_options": [(p.value, purpose_label(p)) for p in ConsentPurpose],
-        "method_options": [(m.value, method_label(m)) for m in ConsentMethod],
+        "method_options": method_options(),
         "scope_options": [(item, scope_label(item)) for item in SCOPE_ITEMS],
-        "default_consent_statement": _(
-            "I agree that the organisation named here may see the parts of my story ticked here, for the "
-            "purpose named here. I can withdraw this consent at any time; it then stops at once."),
+        "default_consent_statement": default_statement(),
     }
 
 

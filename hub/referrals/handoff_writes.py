@@ -5,9 +5,9 @@ organisation handed to is not an exit programme (`write` answers None).
 On PostgreSQL all of it is one statement, the programme's check and its coaches included: each INSERT
 in a WITH takes the ids the one before returned, and the first takes the programme's id from a
 look-up that finds nothing unless it is an exit programme, so that then nothing is inserted. As the
-request's only write it is a transaction by itself, without BEGIN and COMMIT (hub/connections.py). Separate
-statements cost a gunicorn worker ~0.25 ms of CPU each in the driver (psycopg) and the database a
-round trip each, about as much as the rest of the handoff together (bench/run.py).
+request's only write it is a transaction by itself, without BEGIN and COMMIT (hub/connections.py).
+Separate statements cost a gunicorn worker ~0.25 ms of CPU each in the driver (psycopg) and the
+database a round trip each, about as much as the rest of the handoff together (bench/run.py).
 
 The statement stays within psycopg's cache of converted queries (at most 4,096 bytes and 50
 parameters, tests/test_handoff.py): beyond either, psycopg parses it afresh for every handoff, 0.8 ms

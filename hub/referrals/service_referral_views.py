@@ -22,6 +22,8 @@ from hub.audit.service import record_listing
 from hub.auth.models import User
 from hub.auth.permissions import Permission, can, require
 from hub.clock import utcnow
+from hub.consent.forms import REFERRAL_CONSENT_FIELDS, default_statement, method_options, referral_consent
+from hub.consent.service import record_consent
 from hub.errors import Forbidden, HubError, NotFound
 from hub.extensions import db
 from hub.forms import load_form
@@ -205,22 +207,34 @@ def new_referral(client_id: int):
     client, _decision = client_for_coach(current_user, client_id, now)
     errors: dict = {}
     status, consent_missing = 200, None
+    # A referral refused for want of consent comes back with the consent's fields in its form: the coach
+    # records the consent and sends the referral in one go, and the note never leaves the page.
+    with_consent = request.method == "POST" and request.form.get("with_consent") == "1"
     if request.method == "POST":
         data, errors = load_form(ReferForm)
+        consent = None
+        if data is not None and with_consent:
+            consent, errors = referral_consent(request.form, data["organisation_id"], data["domain"])
         errors, status = form_errors(errors), 422 if errors else 200
-        if data is not None:
+        if data is not None and not errors:
             try:
+                if consent is not None:
+                    record_consent(current_user, client_id=client.id, now=now, **consent)
                 referral = service.refer(current_user, client.id, data["organisation_id"], data["domain"],
                                          data["note"], now, urgent=data["urgent"])
-            except HubError as error:
+            except HubError as error:  # answered 4xx: the consent recorded with it is rolled back too
                 status = error.status
                 if error.code == "consent_required":
                     consent_missing = error.message
                 else:
-                    errors = form_errors(error.fields) or {"_form": [error.message]}
+                    errors = form_errors(_consent_fields(error.fields) if consent else error.fields) \
+                        or {"_form": [error.message]}
             else:
                 flash(_("The referral is sent to %(name)s. They are told in the hub.",
                         name=referral.organisation.name), "info")
+                if consent is not None:
+                    flash(_("The consent for %(organisation)s is recorded.", organisation=referral.organisation.name),
+                          "info")
                 return redirect(url_for("service_referrals.referral_page", referral_id=referral.id))
     chosen = request.form.get("domain") or request.args.get("domain") or ""
     domain = LifeDomain(chosen) if chosen in {d.value for d in LifeDomain} else None
@@ -240,7 +254,15 @@ def new_referral(client_id: int):
     return render_template("service_referrals/new.html", client_id=client.id, alias=client.alias, domain=domain,
                            partners=partners, domains=list(LifeDomain), errors=errors, form=request.form,
                            chosen_partner=chosen_partner, consent_missing=consent_missing,
+                           consent_open=bool(consent_missing) or with_consent, method_options=method_options(),
+                           default_consent_statement=default_statement(),
                            open_referrals=open_referrals, waiting=waiting), status
+
+
+def _consent_fields(fields: dict | None) -> dict | None:
+    """A refusal of the consent recorded with a referral, its fields named as the form names them."""
+    return {f"consent_{name}" if name in REFERRAL_CONSENT_FIELDS else name: messages
+            for name, messages in fields.items()} if fields else fields
 
 
 # --- escalations --------------------------------------------------------------------------------------

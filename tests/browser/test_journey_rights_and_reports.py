@@ -4,7 +4,7 @@ A police officer hands a client over on a phone and the coach accepts. The admin
 not open a client's rights page, invites a second coach for the programme; she activates her account
 with the one-time link (which then stops working) and sets up her authenticator app. The coach looks
 for debt relief on the sociale kaart, tries to refer on without the client's consent (refused),
-records the consent (the form filled in for that partner and life domain) and, led back, refers on;
+records the consent on the same page and sends the referral with it, her note kept;
 the debt-relief partner, who may open neither the reports nor the client's rights, reads the
 consented part and rejects for lack of room. The coach then shows the
 client who saw her data and everything the hub holds (in Dutch and English), cannot erase her data
@@ -31,6 +31,7 @@ ALIAS = "Iris"
 SUMMARY = "Werkt via advertenties in hotels in Arnhem; wil eruit en haar schulden op orde krijgen."
 FINANCES_NOTES = "Belastingschuld van ongeveer 3.000 euro, brieven ongeopend."
 CODE_WORD = "kastanje"
+REFERRAL_NOTE = "Graag hulp bij de belastingschuld."
 REJECT_NOTE = "Onze wachtlijst is vol tot na de zomer. Probeer de vrijwillige schuldhulp van de kerk."
 TARGET = 12
 REFUSED = "Dit mag niet met jouw rol."
@@ -223,33 +224,26 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     coach.wait_for_url(re.compile(r".*domain=finances"))
     coach.get_by_role("group", name="Ketenpartner").locator(".choice").filter(has_text=partner_name) \
         .get_by_role("radio").check()
+    coach.get_by_label("Notitie voor de ketenpartner").fill(REFERRAL_NOTE)
     coach.get_by_role("button", name="Doorverwijzing versturen").click()
     refused = coach.get_by_role("alert").filter(has_text="Leg eerst de toestemming van de cliënt vast")
     refused.wait_for()
     assert "Er is niets verstuurd." in refused.inner_text()
+    assert coach.get_by_label("Notitie voor de ketenpartner").input_value() == REFERRAL_NOTE  # nothing is lost
     shot(coach, "coach-referral-refused-without-consent")
 
-    # --- 8. ... records the client's written consent (finances only), filled in for her, and is led back -----
-    refused.get_by_role("link", name="Toestemming vastleggen").click()
-    coach.wait_for_url(re.compile(r".*/consents/new\?.*"))
-    consent_form = coach.get_by_role("main")
-    recipient = consent_form.get_by_label("Wie het mag zien")
-    assert recipient.locator("option:checked").inner_text().startswith(partner_name)
-    assert consent_form.get_by_label("doorverwijzing naar een ketenpartner").is_checked()
-    parts = consent_form.get_by_role("group", name="Welke delen")
-    assert parts.get_by_label("financiën en schulden").is_checked() and not parts.get_by_label("wonen").is_checked()
-    consent_form.get_by_role("group", name="Hoe de cliënt toestemming gaf").get_by_label("schriftelijk").check()
-    shot(coach, "coach-consent-filled-in-for-the-referral")
-    consent_form.get_by_role("button", name="Toestemming vastleggen").click()
-    coach.wait_for_url(re.compile(r".*/service-referrals/new\?domain=finances&organisation_id=\d+$"))
-    assert flash(coach).inner_text() == f"De toestemming voor {partner_name} is vastgelegd."
-    assert coach.get_by_role("group", name="Ketenpartner").locator(".choice").filter(has_text=partner_name) \
-        .get_by_role("radio").is_checked()  # her choice is kept
-    coach.get_by_label("Notitie voor de ketenpartner").fill("Graag hulp bij de belastingschuld.")
-    coach.get_by_role("button", name="Doorverwijzing versturen").click()
+    # --- 8. ... records the client's written consent (finances only) on the same page, and sends it with it --
+    refused.get_by_role("link", name="Naar de toestemming").click()
+    consent = coach.get_by_role("group", name="De toestemming van de cliënt")
+    assert "financiën en schulden" in consent.inner_text()
+    consent.get_by_role("group", name="Hoe de cliënt toestemming gaf").get_by_label("schriftelijk").check()
+    shot(coach, "coach-consent-with-the-referral")
+    coach.get_by_role("button", name="Toestemming vastleggen en doorverwijzing versturen").click()
     coach.wait_for_url(re.compile(r".*/service-referrals/\d+$"))
     referral_id = coach.url.rsplit("/", 1)[-1]
-    assert partner_name in flash(coach).inner_text()
+    said = coach.get_by_role("main").get_by_role("status").all_inner_texts()
+    assert any(partner_name in text for text in said) and f"De toestemming voor {partner_name} is vastgelegd." in said
+    assert REFERRAL_NOTE in coach.get_by_role("main").inner_text()
 
     # --- 9. The partner may open neither the reports nor the client's rights ----------------------------
     partner = sign_in(browser, hub, people["partner"], pages)
