@@ -215,6 +215,67 @@ def test_sub_goals_of_another_goal_cannot_be_ticked_off(client, accept, coach, h
     assert response.status_code == 422 and "subgoals_done" in response.get_json()["error"]["fields"]
 
 
+def test_the_coach_revises_a_goal_as_the_plan_changes_and_its_scores_stay(client, accept, coach, headers, app):
+    client_id, trajectory_id = accept(coach)
+    h = headers()
+    goal = client.post(f"/api/v1/trajectories/{trajectory_id}/goals", json=_goal(), headers=h).get_json()
+    client.post(f"/api/v1/goals/{goal['id']}/progress", json={"score": 6}, headers=h)
+
+    revised = client.patch(f"/api/v1/goals/{goal['id']}", headers=h, json={
+        "target": 6, "deadline": "2027-06-01", "description": "Een regeling bij de Kredietbank",
+        "add_subgoals": [{"text": "Budgetcursus volgen", "deadline": "2027-02-01"}]})
+    assert revised.status_code == 200, revised.get_json()
+    goal = revised.get_json()
+    assert (goal["target"], goal["deadline"]) == (6, "2027-06-01")
+    assert goal["description"] == "Een regeling bij de Kredietbank"
+    assert goal["achieved_on"] == NOW.date().isoformat()  # the score (6) reaches the new target
+    assert [p["score"] for p in goal["progress"]] == [2, 6]  # the history stays
+    assert [(s["text"], s["deadline"]) for s in goal["subgoals"]] == [
+        ("Alle schuldeisers op een rij", "2026-12-15"), ("Aanmelden bij de Kredietbank", None),
+        ("Budgetcursus volgen", "2027-02-01")]
+    raised = client.patch(f"/api/v1/goals/{goal['id']}", json={"target": 9, "description": None}, headers=h).get_json()
+    assert raised["achieved_on"] is None and raised["description"] is None
+
+    with app.app_context():
+        details = db.session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.tag == "referrals:trajectory:goal_revised", AuditEvent.client_id == client_id)
+            .order_by(AuditEvent.id)).all()
+        assert details == ["changed=add_subgoals,deadline,description,target", "changed=description,target"]
+        stored = db.session.scalar(text("SELECT description FROM trajectory_goals WHERE description IS NOT NULL"))
+        assert stored is None or "Kredietbank" not in stored
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({}, None),  # nothing to change
+    ({"target": 2}, "target"),  # not above the score when the goal was set
+    ({"target": 11}, "target"),
+    ({"deadline": "2026-01-01"}, "deadline"),
+    ({"add_subgoals": [{"text": "Te laat", "deadline": "2026-01-01"}]}, "add_subgoals"),
+    ({"add_subgoals": [{"text": f"Stap {n}"} for n in range(19)]}, "add_subgoals"),  # 2 + 19 > 20
+    ({"add_subgoals": []}, "add_subgoals"),
+])
+def test_a_revision_that_does_not_fit_is_refused_and_changes_nothing(client, accept, coach, headers, body, field):
+    client_id, trajectory_id = accept(coach)
+    h = headers()
+    goal = client.post(f"/api/v1/trajectories/{trajectory_id}/goals", json=_goal(), headers=h).get_json()
+    response = client.patch(f"/api/v1/goals/{goal['id']}", json=body, headers=h)
+    assert response.status_code == 422, response.get_json()
+    if field:
+        assert field in response.get_json()["error"]["fields"]
+    [trajectory] = _trajectories(client, client_id, h)
+    assert trajectory["goals"][0]["target"] == 7 and len(trajectory["goals"][0]["subgoals"]) == 2
+
+
+def test_a_closed_trajectorys_goals_cannot_be_revised(client, accept, coach, headers):
+    _, trajectory_id = accept(coach)
+    h = headers()
+    goal = client.post(f"/api/v1/trajectories/{trajectory_id}/goals", json=_goal(), headers=h).get_json()
+    closed = client.post(f"/api/v1/trajectories/{trajectory_id}/close",
+                         json={"outcome": "moved", "closed_on": NOW.date().isoformat()}, headers=h)
+    assert closed.status_code == 200, closed.get_json()
+    assert client.patch(f"/api/v1/goals/{goal['id']}", json={"target": 9}, headers=h).status_code == 409
+
+
 # --- closing and re-entry ------------------------------------------------------------------------
 
 def test_closing_with_an_exit_records_outcome_destination_and_date(client, accept, coach, headers, app):
@@ -438,6 +499,7 @@ def _requests(client_id, trajectory_id, goal_id):
         ("POST", f"/api/v1/trajectories/{trajectory_id}/phases", {"phase": "orientation", "started_on": "2026-11-01"}),
         ("POST", f"/api/v1/trajectories/{trajectory_id}/goals", _goal()),
         ("POST", f"/api/v1/goals/{goal_id}/progress", {"score": 5}),
+        ("PATCH", f"/api/v1/goals/{goal_id}", {"target": 9}),
         ("POST", f"/api/v1/trajectories/{trajectory_id}/close", {"outcome": "moved", "closed_on": "2026-11-20"}),
     ]
 
@@ -465,7 +527,7 @@ def test_only_the_programmes_coaches_may_see_or_change_the_trajectory(
         assert len(refusals) >= 6 and {e.user_id for e in refusals} == {outsider.id}
         trajectory = db.session.get(Trajectory, trajectory_id)
         assert trajectory.closed_on is None and len(trajectory.phases) == 1 and len(trajectory.goals) == 1
-        assert len(trajectory.goals[0].progress) == 1
+        assert len(trajectory.goals[0].progress) == 1 and trajectory.goals[0].target == 7
 
 
 def test_ids_that_do_not_exist_answer_404(client, accept, coach, headers):

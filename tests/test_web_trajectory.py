@@ -3,6 +3,8 @@ records their progress and closes the trajectory with its outcome; what does not
 its mistakes and changes nothing; nobody else may do any of it."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -175,6 +177,17 @@ def _progress(client, goal_id: int, **form):
     return client.post(f"/goals/{goal_id}/progress", data={**form, "csrf_token": csrf(client, "/")})
 
 
+def _revise(client, goal_id: int, **form):
+    return client.post(f"/goals/{goal_id}/revise", data={**form, "csrf_token": csrf(client, "/")})
+
+
+def _plan(app, goal_id: int) -> tuple:
+    """The goal's target, deadline, description and sub-goals (text, deadline)."""
+    with app.app_context():
+        goal = db.session.get(Goal, goal_id)
+        return goal.target, goal.deadline, goal.description, [(step.text, step.deadline) for step in goal.subgoals]
+
+
 def _goals(app, trajectory_id: int) -> list[tuple]:
     """Per goal: domain, scores in order, achieved on, and per sub-goal its text and the day it was done."""
     with app.app_context():
@@ -256,6 +269,52 @@ def test_progress_that_does_not_fit_comes_back_with_its_mistake_and_records_noth
     assert _goals(app, trajectory_id)[0][1] == [3]
 
 
+def test_the_coach_changes_a_goal_on_the_dossier_when_the_plan_changes(app, client, coach, accepted):
+    client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    assert _add_goal(client, trajectory_id).status_code == 302
+    goal_id = _goal_id(app, trajectory_id)
+    page = client.get(f"/clients/{client_id}").get_data(as_text=True)
+    form = page.split(f'action="/goals/{goal_id}/revise"', 1)[1].split("</form>", 1)[0]
+    assert 'value="7"' in form and 'value="2027-03-01"' in form and "Schulden in kaart en een budgetplan" in form
+
+    changed = _revise(client, goal_id, target="8", deadline="2027-06-01", description="Een budgetplan",
+                      add_subgoals="Budgetcursus volgen\r\n")
+    assert changed.status_code == 302 and changed.location.endswith(f"/clients/{client_id}#trajectory")
+    steps = [("Alle brieven verzamelen", None), ("Budgetplan maken met de schuldhulp", None),
+             ("Budgetcursus volgen", None)]
+    assert _plan(app, goal_id) == (8, date(2027, 6, 1), "Een budgetplan", steps)
+    page = client.get(f"/clients/{client_id}").get_data(as_text=True)
+    assert "Het doel voor financiën en schulden is gewijzigd." in page and "3 van 10: begonnen bij 3, doel 8" in page
+
+    same = _revise(client, goal_id, target="8", deadline="2027-06-01", description="Een budgetplan")
+    assert same.status_code == 302
+    assert "Er is niets gewijzigd." in client.get(f"/clients/{client_id}").get_data(as_text=True)
+    with app.app_context():
+        revisions = db.session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.tag == "referrals:trajectory:goal_revised")).all()
+        assert revisions == ["changed=add_subgoals,deadline,description,target"]  # the second changed nothing
+
+
+@pytest.mark.parametrize(("form", "field"), [
+    ({"target": "3"}, "target"),  # not above the score when the goal was set
+    ({"target": "veel"}, "target"),
+    ({"deadline": "2026-01-01"}, "deadline"),
+    ({"add_subgoals": "\n".join(f"Stap {n}" for n in range(19))}, "add_subgoals"),  # 2 + 19 > 20
+])
+def test_a_goal_change_that_does_not_fit_comes_back_with_its_mistake_and_changes_nothing(app, client, coach,
+                                                                                         accepted, form, field):
+    _client_id, trajectory_id = accepted
+    sign_in(client, coach)
+    assert _add_goal(client, trajectory_id).status_code == 302
+    goal_id = _goal_id(app, trajectory_id)
+    before = _plan(app, goal_id)
+    response = _revise(client, goal_id, **{"target": "7", "deadline": "2027-03-01", **form})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and f'id="e-g{goal_id}-{field}"' in page and page.count("<details open") == 1
+    assert _plan(app, goal_id) == before
+
+
 def _goal_of(app, coach, trajectory_id: int) -> int:
     """A goal added by the coach through the service (for the refusal tests)."""
     from hub.consent.service import decide
@@ -273,7 +332,8 @@ def _goal_of(app, coach, trajectory_id: int) -> int:
 WRITES = [("close", lambda client, trajectory_id, _goal: _close(client, trajectory_id, "moved")),
           ("phase", lambda client, trajectory_id, _goal: _start(client, trajectory_id, "orientation")),
           ("goal", lambda client, trajectory_id, _goal: _add_goal(client, trajectory_id)),
-          ("progress", lambda client, _trajectory_id, goal: _progress(client, goal, score="9"))]
+          ("progress", lambda client, _trajectory_id, goal: _progress(client, goal, score="9")),
+          ("revise", lambda client, _trajectory_id, goal: _revise(client, goal, target="9", deadline="2027-06-01"))]
 
 
 @pytest.mark.parametrize("role", ["referrer", "partner", "director", "admin"])
@@ -305,7 +365,8 @@ def test_a_closed_trajectory_takes_no_goal_and_no_progress(app, client, coach, a
     assert _close(client, trajectory_id, "moved").status_code == 302
     assert _add_goal(client, trajectory_id).status_code == 409
     assert _progress(client, goal_id, score="9").status_code == 409
-    assert [goal[1] for goal in _goals(app, trajectory_id)] == [[2]]
+    assert _revise(client, goal_id, target="9").status_code == 409
+    assert [goal[1] for goal in _goals(app, trajectory_id)] == [[2]] and _plan(app, goal_id)[0] == 6
 
 
 def _reenter(client, client_id: int, **form):

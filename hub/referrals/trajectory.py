@@ -192,6 +192,58 @@ def add_goal(actor: User, trajectory: Trajectory, decision: Decision, data: dict
     return goal
 
 
+MAX_SUBGOALS = 20
+
+
+def revise_goal(actor: User, goal: Goal, decision: Decision, data: dict, now: datetime) -> Goal:
+    """The plan changes: a new target or deadline, another description, more sub-goals. The scores stay
+    as they were recorded; whether the goal counts as achieved follows the new target."""
+    _require_open(goal.trajectory)
+    today = local_today(now)
+    problems: dict = {}
+    if "target" in data and data["target"] <= goal.start_score:
+        problems["target"] = [_("The target must be higher than the score when the goal was set (%(score)d).",
+                                score=goal.start_score)]
+    if "deadline" in data and data["deadline"] != goal.deadline and data["deadline"] < today:
+        problems["deadline"] = [_("The deadline has passed already.")]
+    added = data.get("add_subgoals", [])
+    for index, step in enumerate(added):
+        if step.get("deadline") and step["deadline"] < today:
+            problems.setdefault("add_subgoals", {})[index] = {"deadline": [_("The deadline has passed already.")]}
+    if len(goal.subgoals) + len(added) > MAX_SUBGOALS:
+        problems["add_subgoals"] = [_("A goal has at most %(most)d sub-goals; it has %(now)d.", most=MAX_SUBGOALS,
+                                      now=len(goal.subgoals))]
+    if problems:
+        raise Invalid(_("The goal could not be changed: %(names)s.", names=", ".join(sorted(problems))),
+                      fields=problems)
+    changed = goal_changes(goal, data)
+    if not changed:
+        return goal
+    if "description" in data:
+        goal.description = data["description"]
+    if "deadline" in data:
+        goal.deadline = data["deadline"]
+    if "target" in data:
+        goal.target = data["target"]
+        goal.achieved_on = (goal.achieved_on or today) if goal.score >= goal.target else None
+    last = max((subgoal.position for subgoal in goal.subgoals), default=0)
+    for position, step in enumerate(added, start=last + 1):
+        subgoal = SubGoal(position=position, deadline=step.get("deadline"))
+        subgoal.text = step["text"]
+        goal.subgoals.append(subgoal)
+    db.session.flush()
+    record("referrals:trajectory:goal_revised", AuditAction.UPDATE, object_type="goal", object_id=goal.id,
+           client_id=goal.trajectory.client_id, user=actor, ground=decision.ground,
+           detail="changed=" + ",".join(changed))
+    return goal
+
+
+def goal_changes(goal: Goal, data: dict) -> list[str]:
+    """What `data` would change in the goal, by field name (sorted)."""
+    return sorted(name for name, value in data.items()
+                  if name == "add_subgoals" and value or name != "add_subgoals" and getattr(goal, name) != value)
+
+
 def record_progress(actor: User, goal: Goal, decision: Decision, score: int, now: datetime, *,
                     note: str | None = None, subgoals_done: list[int] | None = None) -> Goal:
     """A new score for the goal (the earlier ones stay), and sub-goals done; the goal counts as

@@ -12,6 +12,7 @@ from hub.referrals.trajectory_schemas import (
     CaseloadPageSchema,
     CloseSchema,
     GoalCreateSchema,
+    GoalReviseSchema,
     GoalSchema,
     PhaseStartSchema,
     ProgressSchema,
@@ -78,6 +79,21 @@ def add_goal(data, trajectory_id):
     now = utcnow()
     trajectory, decision = service.trajectory_for(current_user, trajectory_id, now, for_update=True)
     return service.add_goal(current_user, trajectory, decision, data, now)
+
+
+@blp.patch("/goals/<int:goal_id>")
+@blp.arguments(GoalReviseSchema)
+@blp.response(200, GoalSchema)
+@blp.alt_response(404, description=NOT_YOURS)
+@blp.alt_response(409, description="The trajectory is closed")
+@blp.alt_response(422, description="Nothing to change, a target not above the starting score, a deadline passed, "
+                                   "more than 20 sub-goals")
+@secured(blp, Permission.TRAJECTORY_MANAGE)
+def revise_goal(data, goal_id):
+    """Revise the goal as the plan changes: target, deadline, description, more sub-goals."""
+    now = utcnow()
+    goal, decision = service.goal_for(current_user, goal_id, now)
+    return service.revise_goal(current_user, goal, decision, data, now)
 
 
 @blp.post("/goals/<int:goal_id>/progress")

@@ -1,6 +1,6 @@
 """What the trajectory and caseload API accept and answer (coaches only). Dates are calendar
 dates (`YYYY-MM-DD`) in the Netherlands ("today" is the Dutch day); moments are ISO 8601 with zone."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.api import PageArgsSchema, PageSchema
 from hub.referrals.models import ExitDestination, Phase, TrajectoryOutcome
@@ -38,6 +38,22 @@ class GoalCreateSchema(Schema):
     target = fields.Integer(required=True, **SCORE)
     deadline = fields.Date(required=True)
     subgoals = fields.List(fields.Nested(SubGoalInSchema), load_default=list, validate=validate.Length(max=20))
+
+
+class GoalReviseSchema(Schema):
+    """What changes as the plan is revised; only what is sent. The scores change only by progress."""
+
+    description = fields.String(validate=validate.Length(max=5000), allow_none=True,
+                                metadata={"description": "Free text, encrypted at rest; null removes it"})
+    target = fields.Integer(**SCORE)
+    deadline = fields.Date()
+    add_subgoals = fields.List(fields.Nested(SubGoalInSchema), validate=validate.Length(min=1, max=20),
+                               metadata={"description": "Sub-goals added after the ones there are"})
+
+    @validates_schema
+    def _something(self, data, **_kwargs):
+        if not data:
+            raise ValidationError("Send at least one of description, target, deadline or add_subgoals.")
 
 
 class ProgressSchema(Schema):

@@ -1,7 +1,7 @@
-"""The trajectory in the web interface, on the dossier: start the next phase, add a plan goal, record a
-goal's progress, close the trajectory, and open a new one when the client comes back (re-entry). Each
-form posts here and comes back to the dossier; one with mistakes is shown again, open, on the dossier
-(`dossier_page`). Thin: parse, call the service, redirect. The same rules as the API
+"""The trajectory in the web interface, on the dossier: start the next phase, add a plan goal, change
+it, record a goal's progress, close the trajectory, and open a new one when the client comes back
+(re-entry). Each form posts here and comes back to the dossier; one with mistakes is shown again,
+open, on the dossier (`dossier_page`). Thin: parse, call the service, redirect. The same rules as the API
 (hub/referrals/trajectory_api.py): coaches of the client's programme, under the handoff consent
 (`client_for_coach`, `trajectory_for`, `goal_for`)."""
 from __future__ import annotations
@@ -17,9 +17,11 @@ from hub.forms import friendly, load_body, load_form
 from hub.labels import label_helpers, phase_label
 from hub.referrals import trajectory
 from hub.referrals.service import client_for_coach
+from hub.referrals.trajectory import MAX_SUBGOALS
 from hub.referrals.trajectory_schemas import (
     CloseSchema,
     GoalCreateSchema,
+    GoalReviseSchema,
     PhaseStartSchema,
     ProgressSchema,
     TrajectoryOpenSchema,
@@ -29,7 +31,6 @@ from hub.rights.words import word
 
 bp = Blueprint("trajectory", __name__)
 bp.context_processor(label_helpers)  # the dossier is shown again from here: with its own helpers
-MAX_SUBGOALS = 20
 
 
 def _submit(client_id: int, posted: str, parsed: tuple[dict | None, dict], act):
@@ -88,17 +89,51 @@ def add_goal(trajectory_id: int):
     now = utcnow()
     row, decision = trajectory.trajectory_for(current_user, trajectory_id, now, for_update=True)
     form = request.form
-    steps = [line.strip() for line in form.get("subgoals", "").splitlines() if line.strip()]
+    steps = _lines(form.get("subgoals", ""))
     body = {name: form[name] for name in ("domain", "description", "score", "target", "deadline")
             if form.get(name, "").strip()}
-    parsed = load_body(GoalCreateSchema, {**body, "subgoals": [{"text": text} for text in steps]})
-    if len(steps) > MAX_SUBGOALS:
-        parsed = None, {**parsed[1], "subgoals": [_("Give at most %(count)s.", count=MAX_SUBGOALS)]}
+    parsed = _at_most(load_body(GoalCreateSchema, {**body, "subgoals": [{"text": text} for text in steps]}),
+                      "subgoals", steps, MAX_SUBGOALS)
 
     def act(data):
         goal = trajectory.add_goal(current_user, row, decision, data, now)
         return _("The goal for %(domain)s is added.", domain=word("domain", goal.domain))
     return _submit(row.client_id, "goal", parsed, act)
+
+
+@bp.post("/goals/<int:goal_id>/revise")
+@login_required
+@require(Permission.TRAJECTORY_MANAGE)
+def revise_goal(goal_id: int):
+    """Change a goal as the plan changes: target, deadline, description, more sub-goals (one a line)."""
+    now = utcnow()
+    goal, decision = trajectory.goal_for(current_user, goal_id, now)
+    form = request.form
+    steps = _lines(form.get("add_subgoals", ""))
+    body = {name: form[name] for name in ("target", "deadline") if form.get(name, "").strip()}
+    body["description"] = form.get("description", "").strip() or None
+    if steps:
+        body["add_subgoals"] = [{"text": text} for text in steps]
+    parsed = _at_most(load_body(GoalReviseSchema, body), "add_subgoals", steps,
+                      MAX_SUBGOALS - len(goal.subgoals))
+
+    def act(data):
+        if not trajectory.goal_changes(goal, data):
+            return _("Nothing was changed.")
+        trajectory.revise_goal(current_user, goal, decision, data, now)
+        return _("The goal for %(domain)s is changed.", domain=word("domain", goal.domain))
+    return _submit(goal.trajectory.client_id, f"revise-{goal.id}", parsed, act)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _at_most(parsed: tuple[dict | None, dict], name: str, lines: list[str], most: int) -> tuple[dict | None, dict]:
+    """The form's lines (sub-goals) refused, marked on their field, when there are more than `most`."""
+    if len(lines) <= most:
+        return parsed
+    return None, {**parsed[1], name: [_("Give at most %(count)s.", count=max(most, 0))]}
 
 
 @bp.post("/goals/<int:goal_id>/progress")
