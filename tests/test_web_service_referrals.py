@@ -21,6 +21,7 @@ from hub.referrals.service_referral_models import (
     SlaOverride,
     Status,
 )
+from hub.vocab import Role
 from tests.conftest import NOW, totp_now
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -332,6 +333,21 @@ def test_when_the_referral_is_refused_after_its_consent_neither_is_kept(app, ref
     assert answer.status_code == 409 and "Someone else just referred this client there." in html
     assert ">Dakloos per 1 december.</textarea>" in html  # nothing the coach typed is lost
     assert _consents_for(app, housing) == []  # the consent went with the referral: all or nothing
+
+
+def test_a_role_that_may_refer_but_not_record_consent_cannot_record_one_with_a_referral(
+        app, refused_for_want_of_consent, monkeypatch):
+    from hub.auth import permissions
+
+    web, new, housing, referral = (refused_for_want_of_consent[key] for key in ("web", "new", "housing", "referral"))
+    page = web.get(f"{new}?domain=housing").get_data(as_text=True)  # the form's token, while the coach still may
+    narrower = {**permissions.ROLE_PERMISSIONS}
+    narrower[Role.COACH] = narrower[Role.COACH] - {permissions.Permission.CONSENT_MANAGE}
+    monkeypatch.setattr(permissions, "ROLE_PERMISSIONS", narrower)
+    answer = web.post(new, data={"csrf_token": CSRF.search(page)[1], **referral, "with_consent": "1",
+                                 "consent_method": "verbal", "consent_statement": "Mag mijn woonsituatie zien."})
+    assert answer.status_code == 403
+    assert _consents_for(app, housing) == []
 
 
 def test_a_link_fills_in_only_who_what_for_and_which_parts_of_a_new_consent(app, chain):

@@ -210,6 +210,8 @@ def new_referral(client_id: int):
     # A referral refused for want of consent comes back with the consent's fields in its form: the coach
     # records the consent and sends the referral in one go, and the note never leaves the page.
     with_consent = request.method == "POST" and request.form.get("with_consent") == "1"
+    if with_consent and not can(current_user, Permission.CONSENT_MANAGE):
+        raise Forbidden(_("Your role may not record a client's consent."))
     if request.method == "POST":
         data, errors = load_form(ReferForm)
         consent = None
