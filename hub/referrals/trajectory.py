@@ -239,9 +239,11 @@ def revise_goal(actor: User, goal: Goal, decision: Decision, data: dict, now: da
 
 
 def goal_changes(goal: Goal, data: dict) -> list[str]:
-    """What `data` would change in the goal, by field name (sorted)."""
-    return sorted(name for name, value in data.items()
-                  if name == "add_subgoals" and value or name != "add_subgoals" and getattr(goal, name) != value)
+    """What `data` would change in the goal, by field name (sorted): sub-goals to add, and the fields
+    whose value differs from the goal's."""
+    def changes(name: str, value) -> bool:
+        return bool(value) if name == "add_subgoals" else getattr(goal, name) != value
+    return sorted(name for name, value in data.items() if changes(name, value))
 
 
 def record_progress(actor: User, goal: Goal, decision: Decision, score: int, now: datetime, *,

@@ -51,7 +51,7 @@ class GoalReviseSchema(Schema):
                                metadata={"description": "Sub-goals added after the ones there are"})
 
     @validates_schema
-    def _something(self, data, **_kwargs):
+    def _changes_something(self, data, **_kwargs):
         if not data:
             raise ValidationError("Send at least one of description, target, deadline or add_subgoals.")
 
