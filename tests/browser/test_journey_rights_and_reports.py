@@ -4,12 +4,13 @@ A police officer hands a client over on a phone and the coach accepts. The admin
 not open a client's rights page, invites a second coach for the programme; she activates her account
 with the one-time link (which then stops working) and sets up her authenticator app. The coach looks
 for debt relief on the sociale kaart, tries to refer on without the client's consent (refused),
-records the consent on the same page and sends the referral with it, her note kept;
-the debt-relief partner, who may open neither the reports nor the client's rights, reads the
-consented part and rejects for lack of room. The coach then shows the
-client who saw her data and everything the hub holds (in Dutch and English), cannot erase her data
-without saying how her open trajectory ended, and sets the programme's target; the chain director reads the waiting
-times and the uniform registration (small numbers hidden) and may not open the client's rights page.
+records the consent on the same page and sends the referral with it, her note kept; the debt-relief
+partner, who may open neither the reports nor the client's rights, reads the consented part and
+rejects for lack of room. The coach then shows the client who saw her data and everything the hub
+holds (in Dutch and English), cannot erase her data without saying how her open trajectory ended,
+keeps the plan (a goal, its progress, its deadline moved and a step added) and sets the programme's
+target; the chain director reads the waiting times and the uniform registration (small numbers
+hidden) and may not open the client's rights page.
 Last, the new coach signs in with her own password and app and finds the client's rights page.
 
 Written not to disturb the first journey (tests/browser/test_journeys.py) on the shared hub, in
@@ -349,6 +350,16 @@ def _journey(browser, hub: Hub, shot: Shots, pages: list) -> None:
     assert flash(coach).inner_text() == "De voortgang is vastgelegd."
     card = coach.get_by_role("region", name="Traject", exact=True)
     assert "5 van 10: begonnen bij 3, doel 7" in card.inner_text()
+    goal = card.get_by_role("article", name="Financiën en schulden")
+    goal.locator("summary", has_text="Doel wijzigen").click()  # the plan changes: a later deadline, one step more
+    goal.get_by_label("Streefdatum").fill(f"{date.today().year + 1}-06-01")
+    goal.get_by_label("Meer subdoelen, één per regel").fill("Aanmelden bij de Kredietbank")
+    goal.get_by_role("button", name="Wijzigingen opslaan").click()
+    coach.wait_for_url(re.compile(r".*/clients/\d+#trajectory$"))
+    assert flash(coach).inner_text() == "Het doel voor financiën en schulden is gewijzigd."
+    card = coach.get_by_role("region", name="Traject", exact=True)
+    assert f"{date.today().year + 1}-06-01" in card.inner_text() and "Aanmelden bij de Kredietbank" in card.inner_text()
+    assert "5 van 10: begonnen bij 3, doel 7" in card.inner_text()  # the scores stay
     card.locator("summary", has_text="Traject afsluiten").click()
     card.get_by_label("Hoe is het traject afgelopen?").wait_for()
     shot(coach, "coach-dossier-trajectory")
