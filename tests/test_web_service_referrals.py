@@ -317,6 +317,13 @@ def test_a_consent_with_mistakes_keeps_the_note_and_sends_and_records_nothing(ap
     assert _count(app, ServiceReferral) == before and _consents_for(app, housing) == []
 
 
+def test_a_consent_for_a_partner_that_is_gone_is_refused_on_the_partner_field(app, refused_for_want_of_consent):
+    web, new, referral = (refused_for_want_of_consent[key] for key in ("web", "new", "referral"))
+    answer = post(web, new, {**referral, "organisation_id": "999999", "with_consent": "1", "consent_method": "verbal",
+                             "consent_statement": "Mag mijn woonsituatie zien."}, page=f"{new}?domain=housing")
+    assert answer.status_code == 422 and 'id="e-organisation_id"' in answer.get_data(as_text=True)
+
+
 def test_when_the_referral_is_refused_after_its_consent_neither_is_kept(app, refused_for_want_of_consent, monkeypatch):
     from hub.errors import Conflict
     from hub.referrals import service_referrals

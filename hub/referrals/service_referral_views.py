@@ -261,10 +261,15 @@ def new_referral(client_id: int):
                            open_referrals=open_referrals, waiting=waiting), status
 
 
+# The consent's fields that the refer-on form fills from the referral's own.
+_FROM_THE_REFERRAL = {"recipient_organisation_id": "organisation_id", "scope": "domain"}
+
+
 def _consent_fields(fields: dict | None) -> dict | None:
     """A refusal of the consent recorded with a referral, its fields named as the form names them."""
-    return {f"consent_{name}" if name in REFERRAL_CONSENT_FIELDS else name: messages
-            for name, messages in fields.items()} if fields else fields
+    def named(name: str) -> str:
+        return f"consent_{name}" if name in REFERRAL_CONSENT_FIELDS else _FROM_THE_REFERRAL.get(name, name)
+    return {named(name): messages for name, messages in fields.items()} if fields else fields
 
 
 # --- escalations --------------------------------------------------------------------------------------
