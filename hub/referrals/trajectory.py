@@ -31,6 +31,7 @@ from hub.referrals.models import (
     TrajectoryPhase,
 )
 from hub.referrals.service import client_for_coach
+from hub.referrals.trajectory_schemas import MAX_SUBGOALS
 from hub.vocab import ConsentPurpose, Role
 
 # --- loading, with the access check ------------------------------------------------------------
@@ -192,12 +193,10 @@ def add_goal(actor: User, trajectory: Trajectory, decision: Decision, data: dict
     return goal
 
 
-MAX_SUBGOALS = 20
-
-
-def revise_goal(actor: User, goal: Goal, decision: Decision, data: dict, now: datetime) -> Goal:
+def revise_goal(actor: User, goal: Goal, decision: Decision, data: dict, now: datetime) -> list[str]:
     """The plan changes: a new target or deadline, another description, more sub-goals. The scores stay
-    as they were recorded; whether the goal counts as achieved follows the new target."""
+    as they were recorded; whether the goal counts as achieved follows the new target. Returns what
+    changed, by field name (nothing changed: nothing written, nothing audited)."""
     _require_open(goal.trajectory)
     today = local_today(now)
     problems: dict = {}
@@ -216,9 +215,9 @@ def revise_goal(actor: User, goal: Goal, decision: Decision, data: dict, now: da
     if problems:
         raise Invalid(_("The goal could not be changed: %(names)s.", names=", ".join(sorted(problems))),
                       fields=problems)
-    changed = goal_changes(goal, data)
+    changed = _changes(goal, data)
     if not changed:
-        return goal
+        return changed
     if "description" in data:
         goal.description = data["description"]
     if "deadline" in data:
@@ -235,10 +234,10 @@ def revise_goal(actor: User, goal: Goal, decision: Decision, data: dict, now: da
     record("referrals:trajectory:goal_revised", AuditAction.UPDATE, object_type="goal", object_id=goal.id,
            client_id=goal.trajectory.client_id, user=actor, ground=decision.ground,
            detail="changed=" + ",".join(changed))
-    return goal
+    return changed
 
 
-def goal_changes(goal: Goal, data: dict) -> list[str]:
+def _changes(goal: Goal, data: dict) -> list[str]:
     """What `data` would change in the goal, by field name (sorted): sub-goals to add, and the fields
     whose value differs from the goal's."""
     def changes(name: str, value) -> bool:

@@ -93,7 +93,8 @@ def revise_goal(data, goal_id):
     """Revise the goal as the plan changes: target, deadline, description, more sub-goals."""
     now = utcnow()
     goal, decision = service.goal_for(current_user, goal_id, now)
-    return service.revise_goal(current_user, goal, decision, data, now)
+    service.revise_goal(current_user, goal, decision, data, now)
+    return goal
 
 
 @blp.post("/goals/<int:goal_id>/progress")

@@ -6,6 +6,7 @@ from hub.api import PageArgsSchema, PageSchema
 from hub.referrals.models import ExitDestination, Phase, TrajectoryOutcome
 from hub.vocab import LifeDomain
 
+MAX_SUBGOALS = 20  # per goal
 SCORE = {"validate": validate.Range(min=1, max=10), "metadata": {"description": "1 (very bad) to 10 (very good)"}}
 NOTE = fields.String(validate=validate.Length(max=5000), allow_none=True, load_default=None,
                      metadata={"description": "Free text, encrypted at rest"})
@@ -37,7 +38,8 @@ class GoalCreateSchema(Schema):
     score = fields.Integer(required=True, **SCORE)
     target = fields.Integer(required=True, **SCORE)
     deadline = fields.Date(required=True)
-    subgoals = fields.List(fields.Nested(SubGoalInSchema), load_default=list, validate=validate.Length(max=20))
+    subgoals = fields.List(fields.Nested(SubGoalInSchema), load_default=list,
+                           validate=validate.Length(max=MAX_SUBGOALS))
 
 
 class GoalReviseSchema(Schema):
@@ -47,7 +49,7 @@ class GoalReviseSchema(Schema):
                                 metadata={"description": "Free text, encrypted at rest; null removes it"})
     target = fields.Integer(**SCORE)
     deadline = fields.Date()
-    add_subgoals = fields.List(fields.Nested(SubGoalInSchema), validate=validate.Length(min=1, max=20),
+    add_subgoals = fields.List(fields.Nested(SubGoalInSchema), validate=validate.Length(min=1, max=MAX_SUBGOALS),
                                metadata={"description": "Sub-goals added after the ones there are"})
 
     @validates_schema

@@ -17,8 +17,8 @@ from hub.forms import friendly, load_body, load_form
 from hub.labels import label_helpers, phase_label
 from hub.referrals import trajectory
 from hub.referrals.service import client_for_coach
-from hub.referrals.trajectory import MAX_SUBGOALS
 from hub.referrals.trajectory_schemas import (
+    MAX_SUBGOALS,
     CloseSchema,
     GoalCreateSchema,
     GoalReviseSchema,
@@ -92,8 +92,9 @@ def add_goal(trajectory_id: int):
     steps = _lines(form.get("subgoals", ""))
     body = {name: form[name] for name in ("domain", "description", "score", "target", "deadline")
             if form.get(name, "").strip()}
-    parsed = _at_most(load_body(GoalCreateSchema, {**body, "subgoals": [{"text": text} for text in steps]}),
-                      "subgoals", steps, MAX_SUBGOALS)
+    parsed = load_body(GoalCreateSchema, {**body, "subgoals": [{"text": text} for text in steps]})
+    if len(steps) > MAX_SUBGOALS:
+        parsed = None, {**parsed[1], "subgoals": [_("Give at most %(count)s.", count=MAX_SUBGOALS)]}
 
     def act(data):
         goal = trajectory.add_goal(current_user, row, decision, data, now)
@@ -114,26 +115,16 @@ def revise_goal(goal_id: int):
     body["description"] = form.get("description", "").strip() or None
     if steps:
         body["add_subgoals"] = [{"text": text} for text in steps]
-    parsed = _at_most(load_body(GoalReviseSchema, body), "add_subgoals", steps,
-                      MAX_SUBGOALS - len(goal.subgoals))
 
-    def act(data):
-        if not trajectory.goal_changes(goal, data):
+    def act(data):  # how many sub-goals fit is the service's to say, with those the goal has
+        if not trajectory.revise_goal(current_user, goal, decision, data, now):
             return _("Nothing was changed.")
-        trajectory.revise_goal(current_user, goal, decision, data, now)
         return _("The goal for %(domain)s is changed.", domain=word("domain", goal.domain))
-    return _submit(goal.trajectory.client_id, f"revise-{goal.id}", parsed, act)
+    return _submit(goal.trajectory.client_id, f"revise-{goal.id}", load_body(GoalReviseSchema, body), act)
 
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _at_most(parsed: tuple[dict | None, dict], name: str, lines: list[str], most: int) -> tuple[dict | None, dict]:
-    """The form's lines (sub-goals) refused, marked on their field, when there are more than `most`."""
-    if len(lines) <= most:
-        return parsed
-    return None, {**parsed[1], name: [_("Give at most %(count)s.", count=max(most, 0))]}
 
 
 @bp.post("/goals/<int:goal_id>/progress")
